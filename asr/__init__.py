@@ -1,0 +1,1 @@
+"""Character-level speech recognition: MFCC features, BiGRU/LSTM + CTC, CER/WER."""

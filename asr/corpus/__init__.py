@@ -1,0 +1,1 @@
+"""Corpus readers (LibriSpeech, LJSpeech, Common Voice, manifest) and the synthetic corpus."""

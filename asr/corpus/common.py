@@ -1,0 +1,88 @@
+"""What every corpus reader returns, and the conversion of its audio into the prepared layout."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from asr.audio import load_audio, write_wav
+from asr.errors import AudioError
+
+SPLITS = ("train", "dev", "test")
+MANIFEST_COLUMNS = ["id", "path", "text", "duration", "speaker", "split"]
+REJECTED_COLUMNS = ["id", "source", "reason"]
+
+
+@dataclass(frozen=True)
+class SourceUtterance:
+    """One utterance found by a reader: an audio file in any format and its transcript."""
+
+    id: str
+    source: Path
+    text: str
+    speaker: str
+    split: str | None = None  # None: the corpus does not say; assign_splits decides
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Something a reader or the converter could not use, and why."""
+
+    id: str
+    source: str
+    reason: str
+
+
+@dataclass
+class CorpusScan:
+    """What a reader found: usable utterances and rejections (missing transcript, ...)."""
+
+    utterances: list[SourceUtterance]
+    rejected: list[Rejection]
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """True if `path` resolves to a location under `root` (guards against ../ and symlinks out)."""
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def safe_id(text: str) -> str:
+    """A file-name-safe utterance id."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def convert_utterances(utterances, out_dir: Path, sample_rate: int):
+    """Load, check and write each utterance as mono 16-bit WAV under out_dir/audio/<split>/.
+
+    Returns (manifest rows, rejections). Every utterance must already have a split.
+    Manifest paths are relative to out_dir.
+    """
+    rows, rejected = [], []
+    for utt in tqdm(utterances, desc="convert audio", unit="utt", mininterval=1.0):
+        try:
+            audio = load_audio(utt.source, sample_rate)
+        except AudioError as exc:
+            rejected.append(Rejection(utt.id, str(utt.source), str(exc)))
+            continue
+        relative = Path("audio") / utt.split / f"{safe_id(utt.id)}.wav"
+        write_wav(out_dir / relative, audio, sample_rate)
+        rows.append(
+            dict(
+                id=utt.id,
+                path=relative.as_posix(),
+                text=utt.text,
+                duration=round(len(audio) / sample_rate, 4),
+                speaker=utt.speaker,
+                split=utt.split,
+            )
+        )
+    return rows, rejected
+
+
+def rejected_frame(rejected) -> pd.DataFrame:
+    return pd.DataFrame([r.__dict__ for r in rejected], columns=REJECTED_COLUMNS)

@@ -1,0 +1,78 @@
+"""Character vocabulary with an explicit CTC blank, saved as a versioned vocab.json.
+
+Convention (stated once, tested): the blank is index 0, as in keras.ops.ctc_loss/ctc_decode
+(mask_index=0) and most toolkits; characters are 1..N in the configured order. The old
+Keras/TF recipe put the blank last; keras.ops handles that difference for us.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from asr.atomic import write_json
+from asr.errors import UserError
+
+VOCAB_VERSION = 1
+BLANK_INDEX = 0
+BLANK_TOKEN = "<blank>"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    characters: str  # the non-blank symbols, in index order 1..N
+
+    @property
+    def size(self) -> int:
+        """Number of output classes, blank included."""
+        return len(self.characters) + 1
+
+    @property
+    def blank_index(self) -> int:
+        return BLANK_INDEX
+
+    def encode(self, text: str) -> list[int]:
+        """Text (already normalised, in-vocabulary) -> label ids in 1..N."""
+        index = {ch: i + 1 for i, ch in enumerate(self.characters)}
+        try:
+            return [index[ch] for ch in text]
+        except KeyError as exc:
+            raise UserError(f"character {exc.args[0]!r} is not in the vocabulary") from None
+
+    def decode(self, ids) -> str:
+        """Label ids -> text; blanks (and out-of-range ids such as -1 padding) are skipped."""
+        return "".join(self.characters[i - 1] for i in ids if 1 <= i <= len(self.characters))
+
+    def to_json(self) -> dict:
+        return {
+            "version": VOCAB_VERSION,
+            "blank_index": BLANK_INDEX,
+            "tokens": [BLANK_TOKEN, *self.characters],
+        }
+
+    def save(self, path) -> None:
+        write_json(path, self.to_json())
+
+    @classmethod
+    def from_characters(cls, characters: str) -> "Vocabulary":
+        if not characters:
+            raise UserError("labels.characters must not be empty")
+        duplicates = sorted({ch for ch in characters if characters.count(ch) > 1})
+        if duplicates:
+            raise UserError(f"labels.characters has duplicates: {duplicates}")
+        return cls(characters)
+
+    @classmethod
+    def load(cls, path) -> "Vocabulary":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{path}: cannot read vocabulary ({exc})") from None
+        if data.get("version") != VOCAB_VERSION:
+            raise UserError(f"{path}: unsupported vocabulary version {data.get('version')!r}")
+        tokens = data.get("tokens")
+        if data.get("blank_index") != BLANK_INDEX or not tokens or tokens[BLANK_INDEX] != BLANK_TOKEN:
+            raise UserError(f"{path}: blank must be token {BLANK_INDEX} ({BLANK_TOKEN!r})")
+        if any(len(t) != 1 for t in tokens[1:]):
+            raise UserError(f"{path}: every non-blank token must be one character")
+        return cls.from_characters("".join(tokens[1:]))
