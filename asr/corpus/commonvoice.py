@@ -1,0 +1,53 @@
+"""Common Voice reader: <root>/clips/*.mp3 + <root>/{train,dev,test}.tsv (client_id, path, sentence)."""
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, is_inside
+from asr.errors import UserError
+
+REQUIRED_COLUMNS = ["client_id", "path", "sentence"]
+
+
+def _read_tsv(path: Path) -> pd.DataFrame:
+    """A Common Voice split file as strings ("" for blanks), checked for the needed columns."""
+    try:
+        # QUOTE_NONE: sentences contain unbalanced quotes
+        frame = pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, dtype=str,
+                            keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot parse {path}: {str(exc).strip().splitlines()[0]}") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise UserError(f"{path} lacks column(s) {', '.join(missing)}")
+    return frame
+
+
+def read_commonvoice(root: Path) -> CorpusScan:
+    """Find Common Voice utterances; the split comes from the tsv file, the speaker is client_id."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"Common Voice root not found: {root}")
+    tables = {split: root / f"{split}.tsv" for split in SPLITS if (root / f"{split}.tsv").is_file()}
+    if not tables:
+        raise UserError(f"no train.tsv, dev.tsv or test.tsv in {root}")
+    scan, seen = CorpusScan([], []), set()
+    for split, table in tables.items():
+        for row in _read_tsv(table).itertuples(index=False):
+            name = row.path.strip()
+            name = name if Path(name).suffix else f"{name}.mp3"  # early releases omit .mp3
+            utt_id, source, text = Path(name).stem, root / "clips" / name, row.sentence.strip()
+            if not is_inside(source, root):
+                scan.rejected.append(Rejection(utt_id, str(source), "path outside dataset root"))
+            elif utt_id in seen:
+                scan.rejected.append(Rejection(utt_id, str(source), "duplicate id"))
+            elif not source.is_file():
+                scan.rejected.append(Rejection(utt_id, str(source), "audio file not found"))
+            elif not text:
+                scan.rejected.append(Rejection(utt_id, str(source), "missing transcript"))
+            else:
+                scan.utterances.append(SourceUtterance(utt_id, source, text, row.client_id.strip() or "unknown", split))
+            seen.add(utt_id)
+    return scan

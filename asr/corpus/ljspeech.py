@@ -1,0 +1,48 @@
+"""LJSpeech reader: <root>/metadata.csv (id|text|normalised text) + <root>/wavs/<id>.wav."""
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from asr.corpus.common import CorpusScan, Rejection, SourceUtterance, is_inside
+from asr.errors import UserError
+
+SPEAKER = "LJ"
+
+
+def _read_metadata(path: Path) -> pd.DataFrame:
+    """metadata.csv as strings; short lines get "" for the missing columns."""
+    try:
+        # QUOTE_NONE: transcripts contain unbalanced quotes; "" stays "" (not NaN), "NA" stays "NA"
+        return pd.read_csv(path, sep="|", header=None, names=["id", "text", "normalised"],
+                           quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot parse {path}: {str(exc).strip().splitlines()[0]}") from None
+
+
+def read_ljspeech(root: Path) -> CorpusScan:
+    """Find LJSpeech utterances (one speaker, no splits); prefers the normalised transcript."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"LJSpeech root not found: {root}")
+    metadata = root / "metadata.csv"
+    if not metadata.is_file():
+        raise UserError(f"LJSpeech metadata not found: {metadata}")
+    scan, seen = CorpusScan([], []), set()
+    for row in _read_metadata(metadata).itertuples(index=False):
+        utt_id = row.id.strip()
+        text = row.normalised.strip() or row.text.strip()
+        source = root / "wavs" / f"{utt_id}.wav"
+        if not is_inside(source, root):
+            scan.rejected.append(Rejection(utt_id, str(source), "path outside dataset root"))
+        elif utt_id in seen:
+            scan.rejected.append(Rejection(utt_id, str(source), "duplicate id"))
+        elif not source.is_file():
+            scan.rejected.append(Rejection(utt_id, str(source), "audio file not found"))
+        elif not text:
+            scan.rejected.append(Rejection(utt_id, str(source), "missing transcript"))
+        else:
+            scan.utterances.append(SourceUtterance(utt_id, source, text, SPEAKER))
+        seen.add(utt_id)
+    return scan

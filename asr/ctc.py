@@ -1,0 +1,84 @@
+"""CTC loss and decoding over per-step log-probabilities, blank = index 0 (see asr.vocab).
+
+keras.ops.ctc_loss / ctc_decode document their input as unnormalised logits; on the TensorFlow
+backend both apply a (log-)softmax themselves. log_softmax of log-probabilities is the identity,
+so the model's log-probabilities can be passed as they are (tests/test_ctc.py checks this).
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+from keras import ops
+
+from asr.errors import UserError
+from asr.vocab import BLANK_INDEX
+
+STRATEGIES = ("greedy", "beam")
+
+
+def ctc_loss(labels, log_probs, label_lengths, logit_lengths):
+    """Per-utterance CTC negative log-likelihood, shape (batch,).
+
+    labels: int (batch, max_label_len), padded with 0; log_probs: (batch, steps, classes);
+    label_lengths / logit_lengths: (batch,) TRUE lengths, never the padded widths. An impossible
+    alignment (too few steps for the label) gives +inf on the TensorFlow backend.
+    """
+    return ops.ctc_loss(
+        ops.cast(labels, "int32"),
+        log_probs,
+        ops.cast(label_lengths, "int32"),
+        ops.cast(logit_lengths, "int32"),
+        mask_index=BLANK_INDEX,
+    )
+
+
+def collapse_ctc_path(path: Sequence[int], blank: int = BLANK_INDEX) -> list[int]:
+    """Apply the CTC collapse rule: merge repeated symbols, then drop blanks ([1,1,0,1,2] -> [1,1,2])."""
+    collapsed = []
+    previous = None
+    for symbol in path:
+        if symbol != previous and symbol != blank:
+            collapsed.append(int(symbol))
+        previous = symbol
+    return collapsed
+
+
+def alignment_steps_needed(label_ids: Sequence[int]) -> int:
+    """Fewest time steps a CTC alignment of this label needs: one per symbol, plus a blank between repeats."""
+    repeats = sum(1 for a, b in zip(label_ids, label_ids[1:]) if a == b)
+    return len(label_ids) + repeats
+
+
+def _ctc_decode(log_probs, lengths, strategy: str, beam_width: int) -> list[list[int]]:
+    # keras returns (top_paths, batch, steps) ids padded with -1; keep the best path only.
+    decoded, _scores = ops.ctc_decode(
+        np.asarray(log_probs, dtype="float32"),
+        np.asarray(lengths, dtype="int32"),
+        strategy=strategy,
+        beam_width=beam_width,
+        top_paths=1,
+        mask_index=BLANK_INDEX,
+    )
+    best = ops.convert_to_numpy(decoded)[0]  # (batch, steps)
+    return [[int(i) for i in row if i >= 0] for row in best]
+
+
+def greedy_decode(log_probs: np.ndarray, lengths) -> list[list[int]]:
+    """Best-path decoding of (batch, steps, classes) log-probs; steps past each length are ignored."""
+    return _ctc_decode(log_probs, lengths, "greedy", beam_width=1)
+
+
+def beam_decode(log_probs: np.ndarray, lengths, beam_width: int) -> list[list[int]]:
+    """Prefix beam search over (batch, steps, classes) log-probs; returns the most probable label per utterance."""
+    if beam_width < 1:
+        raise UserError(f"decode.beam_width must be >= 1, got {beam_width}")
+    return _ctc_decode(log_probs, lengths, "beam_search", beam_width=beam_width)
+
+
+def decode(log_probs: np.ndarray, lengths, strategy: str, beam_width: int = 1) -> list[list[int]]:
+    """Decode with `strategy` ('greedy' or 'beam', as in conf/decode/*.yaml)."""
+    if strategy not in STRATEGIES:
+        raise UserError(f"decode.strategy must be 'greedy' or 'beam', got {strategy!r}")
+    if strategy == "greedy":
+        return greedy_decode(log_probs, lengths)
+    return beam_decode(log_probs, lengths, beam_width)

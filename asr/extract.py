@@ -1,0 +1,55 @@
+"""Parallel feature extraction for a prepared corpus into shards, with train-split CMVN."""
+
+import multiprocessing
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from asr.audio import load_audio
+from asr.features import FeatureSettings, StatsAccumulator, compute_features
+from asr.shards import INDEX_COLUMNS, write_shard
+
+
+def _features_for_file(path: str, settings: FeatureSettings):
+    return compute_features(load_audio(path, settings.sample_rate), settings)
+
+
+def extract_corpus(manifests: dict[str, pd.DataFrame], prepared_dir, out_dir, settings: FeatureSettings,
+                   shard_size: int, workers: int):
+    """Compute features for every split; write shards + index.csv into out_dir; return (index, train CMVN)."""
+    out_dir = Path(out_dir)
+    total = sum(len(m) for m in manifests.values())
+    stats = StatsAccumulator(settings.dim)
+    index_rows = []
+    # 'spawn' keeps workers free of any TensorFlow state a parent may hold.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(max(1, workers)) as pool, tqdm(total=total, desc="features", unit="utt", mininterval=1.0) as bar:
+        for split, manifest in manifests.items():
+            paths = [str(Path(prepared_dir) / p) for p in manifest["path"]]
+            results = pool.imap(partial(_features_for_file, settings=settings), paths, chunksize=16)
+            ids, arrays = [], []
+            for utt_id, features in zip(manifest["id"], results):
+                ids.append(utt_id)
+                arrays.append(features)
+                if split == "train":
+                    stats.add(features)
+                bar.update()
+                if len(ids) == shard_size:
+                    index_rows += _flush(out_dir, split, len(index_rows), ids, arrays)
+                    ids, arrays = [], []
+            if ids:
+                index_rows += _flush(out_dir, split, len(index_rows), ids, arrays)
+    index = pd.DataFrame(index_rows, columns=INDEX_COLUMNS)
+    index.to_csv(out_dir / "index.csv", index=False)
+    return index, stats.normaliser()
+
+
+def _flush(out_dir: Path, split: str, first_row: int, ids, arrays):
+    shard = f"shards/{split}-{first_row:07d}.npz"
+    write_shard(out_dir / shard, ids, arrays)
+    return [
+        dict(id=utt_id, split=split, shard=shard, row=k, num_frames=len(a))
+        for k, (utt_id, a) in enumerate(zip(ids, arrays))
+    ]

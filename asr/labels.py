@@ -1,0 +1,48 @@
+"""Turn transcripts into CTC label sequences, dropping what cannot be used (with reasons)."""
+
+from collections import Counter
+
+import pandas as pd
+
+from asr.text import apply_vocabulary, normalise_text
+from asr.vocab import Vocabulary
+
+LABEL_COLUMNS = ["id", "speaker", "duration", "num_frames", "text", "label"]
+DROPPED_COLUMNS = ["id", "split", "reason"]
+OOV_POLICIES = ("drop_char", "drop_utterance")
+
+
+def steps_needed(label: list[int]) -> int:
+    """Fewest time steps CTC needs: one per label, plus a blank between adjacent repeats."""
+    return len(label) + sum(1 for a, b in zip(label, label[1:]) if a == b)
+
+
+def encode_labels(ids: str) -> list[int]:
+    """'3 4 5' (as stored in the labels CSV) -> [3, 4, 5]."""
+    return [int(x) for x in str(ids).split()]
+
+
+def label_split(manifest: pd.DataFrame, num_frames: dict[str, int], vocab: Vocabulary, oov: str):
+    """Normalise, filter and encode one split. Returns (labels frame, dropped rows, oov Counter)."""
+    rows, dropped, oov_counts = [], [], Counter()
+    for utt in manifest.itertuples(index=False):
+        text, unknown = apply_vocabulary(normalise_text(str(utt.text)), vocab.characters, oov)
+        oov_counts.update(unknown)
+        frames = num_frames.get(utt.id)
+        reason = None
+        if frames is None:
+            reason = "no features"
+        elif text is None:
+            reason = "out-of-vocabulary characters: " + "".join(sorted(unknown))
+        elif not text:
+            reason = "empty transcript after normalisation"
+        else:
+            label = vocab.encode(text)
+            if steps_needed(label) > frames:
+                reason = f"cannot align: {frames} frames < {steps_needed(label)} needed for {len(label)} labels"
+        if reason:
+            dropped.append(dict(id=utt.id, split=utt.split, reason=reason))
+            continue
+        rows.append(dict(id=utt.id, speaker=utt.speaker, duration=utt.duration, num_frames=frames,
+                         text=text, label=" ".join(map(str, label))))
+    return pd.DataFrame(rows, columns=LABEL_COLUMNS), dropped, oov_counts

@@ -1,0 +1,110 @@
+"""The inference network: masked features -> frame stacking -> BiGRU/BiLSTM stack -> log-probabilities.
+
+The model outputs per-step log-probabilities over the vocabulary (blank = index 0), so the same
+tensor feeds `asr.ctc.ctc_loss` during training and `asr.ctc.decode` at inference time.
+"""
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+from asr.errors import UserError
+
+CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
+
+
+@dataclass
+class ModelSettings:
+    cell: str  # "gru" | "lstm"
+    units: int  # per direction
+    layers: int  # bidirectional layers
+    dropout: float  # after each bidirectional layer, in [0, 1)
+    subsample: int  # frames stacked per time step
+
+    def validate(self) -> "ModelSettings":
+        """Raise UserError naming the first bad `model.*` key; return self when all are valid."""
+        if self.cell not in CELLS:
+            raise UserError(f"model.cell must be 'gru' or 'lstm', got {self.cell!r}")
+        if self.units <= 0:
+            raise UserError(f"model.units must be > 0, got {self.units}")
+        if self.layers < 1:
+            raise UserError(f"model.layers must be >= 1, got {self.layers}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        if self.subsample < 1:
+            raise UserError(f"model.subsample must be >= 1, got {self.subsample}")
+        return self
+
+
+def stacked_length(frames, stride: int):
+    """Time steps after stacking `frames` frames `stride` at a time: ceil(frames / stride)."""
+    if isinstance(frames, (int, np.integer)):
+        return -(-int(frames) // stride)
+    if isinstance(frames, np.ndarray):
+        return -(-frames // stride)
+    return ops.floor_divide(ops.add(frames, stride - 1), stride)
+
+
+@keras.saving.register_keras_serializable(package="asr")
+class FrameStacking(keras.layers.Layer):
+    """Concatenate each run of `stride` frames into one step, zero-padding the last run.
+
+    (batch, frames, dim) -> (batch, ceil(frames / stride), dim * stride). The mask is
+    downsampled the same way: a stacked step is valid if any of its frames is valid.
+    """
+
+    def __init__(self, stride: int, **kwargs):
+        super().__init__(**kwargs)
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        self.stride = int(stride)
+
+    def call(self, inputs):
+        # inputs: (batch, frames, dim); padded frames are already zero (Masking upstream)
+        batch, frames, dim = ops.shape(inputs)[0], ops.shape(inputs)[1], inputs.shape[-1]
+        missing = stacked_length(frames, self.stride) * self.stride - frames
+        zeros = ops.zeros((batch, missing, dim), dtype=inputs.dtype)
+        padded = ops.concatenate([inputs, zeros], axis=1)  # (batch, steps * stride, dim)
+        return ops.reshape(padded, (batch, -1, dim * self.stride))
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        # (batch, frames) -> (batch, frames + stride - 1, 1): static right padding, so this also
+        # traces symbolically; a valid max-pool of width and stride `stride` then leaves
+        # ceil(frames / stride) windows starting at 0, stride, 2 * stride, ...
+        valid = ops.pad(ops.cast(mask, "float32")[..., None], ((0, 0), (0, self.stride - 1), (0, 0)))
+        pooled = ops.max_pool(valid, pool_size=self.stride, strides=self.stride, padding="valid")
+        return ops.greater(pooled[..., 0], 0.0)  # (batch, steps)
+
+    def compute_output_shape(self, input_shape):
+        batch, frames, dim = input_shape
+        steps = None if frames is None else stacked_length(frames, self.stride)
+        return (batch, steps, None if dim is None else dim * self.stride)
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride}
+
+
+def build_model(num_features: int, num_classes: int, settings: ModelSettings) -> keras.Model:
+    """The inference network: (batch, frames, num_features) -> (batch, steps, num_classes) log-probs."""
+    settings.validate()
+    features = keras.Input(shape=(None, num_features), name="features")  # (batch, frames, 39)
+    # Padded frames are exactly zero; a real mean/variance-normalised frame never is.
+    x = keras.layers.Masking(mask_value=0.0, name="padding_mask")(features)
+    if settings.subsample > 1:
+        # (batch, ceil(frames / s), 39 * s); the mask follows
+        x = FrameStacking(settings.subsample, name="frame_stacking")(x)
+    recurrent = CELLS[settings.cell]
+    for i in range(1, settings.layers + 1):
+        x = keras.layers.Bidirectional(
+            recurrent(settings.units, return_sequences=True),
+            merge_mode="concat",
+            name=f"bi{settings.cell}_{i}",
+        )(x)  # (batch, steps, 2 * units)
+        x = keras.layers.Dropout(settings.dropout, name=f"dropout_{i}")(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)  # (batch, steps, classes)
+    log_probs = keras.layers.Activation("log_softmax", name="log_probs")(logits)
+    return keras.Model(features, log_probs, name=f"bi{settings.cell}_ctc")

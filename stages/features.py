@@ -1,0 +1,34 @@
+"""Stage `features`: prepared WAVs -> MFCC+delta+delta-delta shards, index.csv, CMVN stats, settings."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from asr.atomic import atomic_dir
+from asr.corpus.common import SPLITS
+from asr.extract import extract_corpus
+from asr.features import FeatureSettings
+from stages.entry import stage_main
+
+
+def run(cfg) -> None:
+    f = cfg.features
+    settings = FeatureSettings(
+        sample_rate=cfg.data.sample_rate, num_cep=f.num_cep, num_filters=f.num_filters,
+        win_length=f.win_length, win_step=f.win_step, preemph=f.preemph, delta_window=f.delta_window,
+    )
+    settings.validate()
+    prepared = Path(cfg.paths.prepared)
+    manifests = {split: pd.read_csv(prepared / f"{split}.csv", dtype={"id": str}) for split in SPLITS}
+    out_dir = Path(cfg.paths.features)
+    with atomic_dir(out_dir) as tmp:
+        index, normaliser = extract_corpus(manifests, prepared, tmp, settings, f.shard_size, f.workers)
+        normaliser.save(tmp / "cmvn.json")
+        settings.save(tmp / "settings.json")
+    hours = index["num_frames"].sum() * settings.win_step / 3600
+    print(f"features: {len(index)} utterances, {index['num_frames'].sum()} frames ({hours:.2f} h) "
+          f"x {settings.dim} dims in {index['shard'].nunique()} shards -> {out_dir}")
+
+
+if __name__ == "__main__":
+    stage_main(run)

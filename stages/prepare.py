@@ -1,0 +1,45 @@
+"""Stage `prepare`: corpus -> data/prepared/{train,dev,test}.csv + 16-bit mono WAVs + rejected.csv."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from asr.atomic import atomic_dir
+from asr.corpus.common import MANIFEST_COLUMNS, SPLITS, convert_utterances, rejected_frame
+from asr.corpus.readers import read_corpus
+from asr.corpus.splits import assign_splits
+from asr.corpus.synthetic import SyntheticSettings, synthesise_corpus
+from asr.errors import UserError
+from stages.entry import stage_main
+
+
+def build_corpus(data, out_dir: Path):
+    """Synthesise the default corpus or convert a real one; returns (manifest rows, rejections)."""
+    if data.corpus == "synthetic":
+        settings = {key: value for key, value in data.items() if key != "corpus"}
+        return synthesise_corpus(out_dir, SyntheticSettings(**settings))
+    scan = read_corpus(data.corpus, Path(data.root))
+    utterances = assign_splits(scan.utterances, data.dev_fraction, data.test_fraction, data.seed)
+    rows, rejected = convert_utterances(utterances, out_dir, data.sample_rate)
+    return rows, scan.rejected + rejected
+
+
+def run(cfg) -> None:
+    out_dir = Path(cfg.paths.prepared)
+    with atomic_dir(out_dir) as tmp:
+        rows, rejected = build_corpus(cfg.data, tmp)
+        manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+        if (manifest["split"] == "train").sum() == 0:
+            raise UserError(f"no usable training utterances ({len(rejected)} rejected); see the reasons above")
+        for split in SPLITS:
+            manifest[manifest["split"] == split].to_csv(tmp / f"{split}.csv", index=False)
+        rejected_frame(rejected).to_csv(tmp / "rejected.csv", index=False)
+    counts = manifest["split"].value_counts()
+    hours = manifest["duration"].sum() / 3600
+    print(f"prepare: kept {len(manifest)} utterances ({hours:.2f} h; "
+          + ", ".join(f"{s} {counts.get(s, 0)}" for s in SPLITS)
+          + f"), rejected {len(rejected)} (see {out_dir / 'rejected.csv'})")
+
+
+if __name__ == "__main__":
+    stage_main(run)
