@@ -21,7 +21,8 @@ def ctc_loss(labels, log_probs, label_lengths, logit_lengths):
 
     labels: int (batch, max_label_len), padded with 0; log_probs: (batch, steps, classes);
     label_lengths / logit_lengths: (batch,) TRUE lengths, never the padded widths. An impossible
-    alignment (too few steps for the label) gives +inf on the TensorFlow backend.
+    alignment (fewer steps than `alignment_steps_needed`) is not inf on the TensorFlow backend:
+    tf.nn.ctc_loss_dense stands in log(1e-307) ~ -707 for log(0), so the loss is a finite ~707+.
     """
     return ops.ctc_loss(
         ops.cast(labels, "int32"),

@@ -44,7 +44,7 @@ def make_librispeech(root: Path, subsets: bool = True) -> Path:
 
 LJSPEECH_METADATA = (
     "LJ001-0001|Printing, in 1476, differs|Printing, in fourteen seventy-six, differs\n"
-    'LJ001-0002|He said "Mr. Smith|He said "Mister Smith\n'  # unbalanced quote
+    'LJ001-0002|"Mr. Smith, he said|"Mister Smith, he said\n'  # opening quote, never closed
     "LJ001-0003|in being comparatively modern.\n"  # no normalised column
     "LJ001-0004|NA|\n"  # empty normalised column; "NA" is a word here, not a missing value
 )
@@ -62,7 +62,7 @@ def make_ljspeech(root: Path) -> Path:
 CV_HEADER = "client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccent\tlocale\tsegment\n"
 CV_TABLES = {  # split: [(client_id, clip, sentence)]
     "train": [("aaa1", "common_voice_en_1.mp3", "Hello world."),
-              ("aaa1", "common_voice_en_2.mp3", 'She said "hi.'),
+              ("aaa1", "common_voice_en_2.mp3", '"Hi," she said.'),
               ("bbb2", "common_voice_en_3.mp3", "None")],
     "dev": [("ccc3", "common_voice_en_4.mp3", "A dev sentence.")],
     "test": [("ddd4", "common_voice_en_5.mp3", "A test sentence.")],
@@ -87,7 +87,7 @@ def make_manifest_tsv(root: Path) -> Path:
     write_audio(root / "audio" / "three.ogg", tone(22050, 6615), 22050)  # 0.3 s
     (root / "manifest.tsv").write_text(
         "id\tpath\ttext\tspeaker\tsplit\n"
-        "u1\taudio/one.wav\tfirst \"quoted\tspk_a\ttrain\n"
+        "u1\taudio/one.wav\t\"first\" quoted\tspk_a\ttrain\n"
         "u2\taudio/two.flac\tsecond\tspk_b\tdev\n"
         "\taudio/three.ogg\tthird\t\t\n"
     )

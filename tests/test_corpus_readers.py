@@ -84,7 +84,7 @@ def test_ljspeech_prefers_normalised_text(tmp_path):
     scan = read_ljspeech(make_ljspeech(tmp_path / "LJSpeech-1.1"))
     assert summary(scan) == [
         ("LJ001-0001", "LJ001-0001.wav", "Printing, in fourteen seventy-six, differs", "LJ", None),
-        ("LJ001-0002", "LJ001-0002.wav", 'He said "Mister Smith', "LJ", None),
+        ("LJ001-0002", "LJ001-0002.wav", '"Mister Smith, he said', "LJ", None),
         ("LJ001-0003", "LJ001-0003.wav", "in being comparatively modern.", "LJ", None),
         ("LJ001-0004", "LJ001-0004.wav", "NA", "LJ", None),
     ]
@@ -117,7 +117,7 @@ def test_commonvoice_splits_from_tsv_and_speaker_from_client_id(tmp_path):
     scan = read_commonvoice(make_commonvoice(tmp_path / "cv"))
     assert summary(scan) == [
         ("common_voice_en_1", "common_voice_en_1.mp3", "Hello world.", "aaa1", "train"),
-        ("common_voice_en_2", "common_voice_en_2.mp3", 'She said "hi.', "aaa1", "train"),
+        ("common_voice_en_2", "common_voice_en_2.mp3", '"Hi," she said.', "aaa1", "train"),
         ("common_voice_en_3", "common_voice_en_3.mp3", "None", "bbb2", "train"),
         ("common_voice_en_4", "common_voice_en_4.mp3", "A dev sentence.", "ccc3", "dev"),
         ("common_voice_en_5", "common_voice_en_5.mp3", "A test sentence.", "ddd4", "test"),
@@ -133,10 +133,12 @@ def test_commonvoice_rejections_and_missing_tables(tmp_path, outside):
         handle.write("eee5\tcommon_voice_en_4.mp3\t\t0\t0\t\t\t\ten\t\n"  # blank sentence
                      "eee5\tmissing.mp3\tNo clip.\t0\t0\t\t\t\ten\t\n"
                      "eee5\tlinked.mp3\tLinked.\t0\t0\t\t\t\ten\t\n"
-                     "eee5\t../../outside/stray.flac\tEscape.\t0\t0\t\t\t\ten\t\n")
+                     "eee5\t../../outside/stray.flac\tEscape.\t0\t0\t\t\t\ten\t\n"
+                     "eee5\tcommon_voice_en_1.mp3\tAgain.\t0\t0\t\t\t\ten\t\n")
     scan = read_commonvoice(root)
     assert reasons(scan) == {"common_voice_en_4": "missing transcript", "missing": "audio file not found",
-                             "linked": "path outside dataset root", "stray": "path outside dataset root"}
+                             "linked": "path outside dataset root", "stray": "path outside dataset root",
+                             "common_voice_en_1": "duplicate id"}
     assert [u.id for u in scan.utterances] == ["common_voice_en_1", "common_voice_en_2", "common_voice_en_3"]
 
 
@@ -152,7 +154,7 @@ def test_manifest_tsv_with_all_columns(tmp_path):
     scan = read_manifest_corpus(make_manifest_tsv(tmp_path))
     assert summary(scan) == [
         ("three", "three.ogg", "third", "unknown", None),
-        ("u1", "one.wav", 'first "quoted', "spk_a", "train"),
+        ("u1", "one.wav", '"first" quoted', "spk_a", "train"),
         ("u2", "two.flac", "second", "spk_b", "dev"),
     ]
     assert scan.utterances[0].source == tmp_path / "audio" / "one.wav"

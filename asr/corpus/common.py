@@ -62,14 +62,20 @@ def convert_utterances(utterances, out_dir: Path, sample_rate: int):
     Returns (manifest rows, rejections). Every utterance must already have a split.
     Manifest paths are relative to out_dir.
     """
-    rows, rejected = [], []
+    rows, rejected, used = [], [], set()
     for utt in tqdm(utterances, desc="convert audio", unit="utt", mininterval=1.0):
+        if utt.split not in SPLITS:
+            raise ValueError(f"{utt.id}: no split assigned")
+        relative = Path("audio") / utt.split / f"{safe_id(utt.id)}.wav"
+        if relative in used:
+            rejected.append(Rejection(utt.id, str(utt.source), f"id collides with another as {relative.name}"))
+            continue
+        used.add(relative)
         try:
             audio = load_audio(utt.source, sample_rate)
         except AudioError as exc:
             rejected.append(Rejection(utt.id, str(utt.source), str(exc)))
             continue
-        relative = Path("audio") / utt.split / f"{safe_id(utt.id)}.wav"
         write_wav(out_dir / relative, audio, sample_rate)
         rows.append(
             dict(
@@ -85,4 +91,5 @@ def convert_utterances(utterances, out_dir: Path, sample_rate: int):
 
 
 def rejected_frame(rejected) -> pd.DataFrame:
+    """Rejections as the rows of rejected.csv."""
     return pd.DataFrame([r.__dict__ for r in rejected], columns=REJECTED_COLUMNS)

@@ -1,8 +1,18 @@
-"""A small ctypes binding to eSpeak NG (shipped by the espeakng-loader wheel): text -> samples."""
+"""A small ctypes binding to eSpeak NG (shipped by the espeakng-loader wheel): text -> samples.
+
+eSpeak NG keeps synthesis state in C globals that its API cannot reset (pitch-flutter
+position, automatic gain, echo buffer, resonator memory), so the same call gives different
+samples depending on what the process spoke before. To make every utterance depend only on
+its own arguments, `EspeakSynth.synthesise` loads the library fresh, speaks, and unloads it
+again (about 1 ms).
+"""
 
 import ctypes
+import os
+import threading
 from pathlib import Path
 
+import _ctypes
 import numpy as np
 
 from asr.errors import UserError
@@ -15,10 +25,10 @@ ESPEAK_CHARS_UTF8 = 1
 POS_CHARACTER = 1
 EE_OK = 0
 
+_LIBC = ctypes.CDLL(None)  # the process's C library (for srand)
+
 # int callback(short *wav, int numsamples, espeak_EVENT *events); returning 0 means "continue".
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
-
-_instance = None  # espeak-ng keeps global state: one initialised library per process
 
 
 def espeak_paths() -> tuple[Path, Path]:
@@ -34,100 +44,158 @@ def espeak_paths() -> tuple[Path, Path]:
 
 
 def list_variants(data_path: Path) -> list[str]:
-    """Voice variant names (m1, f3, klatt, ...) available in espeak-ng-data/voices/!v."""
+    """Voice variants (m1, f3, klatt, ...) usable in a voice name: files in voices/!v.
+
+    eSpeak lower-cases the name it looks up, so files with capitals cannot be selected.
+    """
     folder = data_path / "voices" / "!v"
-    return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name == p.name.lower() and " " not in p.name)
 
 
 def list_languages(data_path: Path) -> list[str]:
-    """Language codes declared by the files under espeak-ng-data/lang (first `language` line)."""
-    codes = []
-    for path in sorted((data_path / "lang").rglob("*")):
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                parts = line.split()
-                if len(parts) >= 2 and parts[0] == "language":
-                    codes.append(parts[1])
-                    break
-    return codes
+    """Language voices usable in a voice name (en, en-us, en-gb-scotland, ...): files in lang/."""
+    folder = data_path / "lang"
+    return sorted(p.name.lower() for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
 
 
 class EspeakSynth:
-    """eSpeak NG in synchronous mode; `synthesise` returns float32 samples at `sample_rate`."""
+    """eSpeak NG in synchronous mode; `synthesise` returns int16-range float32 samples.
+
+    Instances in one process share the single C library, so calls are serialised by a lock.
+    """
+
+    _lock = threading.Lock()
 
     def __init__(self):
-        global _instance
-        if _instance is not None:
-            raise RuntimeError("EspeakSynth: one instance per process (espeak-ng has global state)")
-        lib_path, self.data_path = espeak_paths()
-        try:
-            self._lib = ctypes.CDLL(str(lib_path))
-        except OSError as exc:
-            raise UserError(f"cannot load eSpeak NG library {lib_path}: {exc}") from None
-        self._declare_signatures()
-        rate = self._lib.espeak_Initialize(
-            AUDIO_OUTPUT_SYNCHRONOUS, 0, str(self.data_path).encode(), ESPEAK_INITIALIZE_DONT_EXIT
-        )
-        if rate <= 0:
-            raise UserError(f"cannot initialise eSpeak NG with data {self.data_path} (error {rate})")
-        self.sample_rate = int(rate)
+        self.library_path, self.data_path = espeak_paths()
+        if not self.library_path.is_file():
+            raise UserError(f"eSpeak NG library not found at {self.library_path}")
+        self.variants = set(list_variants(self.data_path))
+        self.languages = set(list_languages(self.data_path))
+        if not self.languages:
+            raise UserError(f"eSpeak NG data at {self.data_path} has no voices (lang/ missing or empty)")
         self._chunks: list[np.ndarray] = []
-        # Kept on self: ctypes frees the trampoline when the Python object is collected.
+        # Kept on self: ctypes frees the C trampoline when the Python object is collected.
         self._callback = SYNTH_CALLBACK(self._collect)
-        self._lib.espeak_SetSynthCallback(self._callback)
-        self._voice = None
-        _instance = self
-
-    def _declare_signatures(self):
-        lib = self._lib
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_SetSynthCallback.argtypes = [SYNTH_CALLBACK]
-        lib.espeak_SetSynthCallback.restype = None
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetVoiceByName.restype = ctypes.c_int
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_SetParameter.restype = ctypes.c_int
-        lib.espeak_Synth.argtypes = [
-            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-            ctypes.c_uint, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p,
-        ]  # fmt: skip
-        lib.espeak_Synth.restype = ctypes.c_int
-        lib.espeak_Synchronize.argtypes = []
-        lib.espeak_Synchronize.restype = ctypes.c_int
-        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-        lib.espeak_ng_SetRandSeed.restype = None
+        with self._lock:
+            with self._loaded() as lib:
+                self.sample_rate = self._initialise(lib)
 
     def _collect(self, wav, num_samples, events):
         if num_samples > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).copy())
         return 0
 
-    def set_voice(self, voice: str) -> None:
-        """Select a voice such as "en-us+m3" (language code, optionally +variant)."""
-        if voice == self._voice:
-            return
-        status = self._lib.espeak_SetVoiceByName(voice.encode())
-        if status != EE_OK:
-            raise UserError(f"eSpeak NG voice {voice!r} cannot be loaded (error {status})")
-        self._voice = voice
+    def _loaded(self):
+        return _FreshLibrary(self.library_path)
+
+    def _initialise(self, lib) -> int:
+        rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(self.data_path).encode(), ESPEAK_INITIALIZE_DONT_EXIT)
+        if rate <= 0:
+            raise UserError(f"cannot initialise eSpeak NG with data {self.data_path} (error {rate})")
+        lib.espeak_SetSynthCallback(self._callback)
+        return int(rate)
+
+    def check_voice(self, voice: str) -> None:
+        """Raise UserError unless `voice` ("en-us" or "en-us+m3") names installed files.
+
+        eSpeak silently ignores an unknown +variant, so it is checked here.
+        """
+        language, _, variant = voice.partition("+")
+        if language.lower() not in self.languages:
+            raise UserError(f"eSpeak NG voice {voice!r}: no language {language!r} in {self.data_path / 'lang'}")
+        if variant and variant not in self.variants:
+            raise UserError(f"eSpeak NG voice {voice!r}: no variant {variant!r} in {self.data_path / 'voices' / '!v'}")
 
     def synthesise(self, text: str, voice: str, rate_wpm: int, pitch: int, seed: int = 0):
-        """Speak `text`; returns ((samples,) float32 in [-1, 1], sample_rate).
+        """Speak `text`; returns ((samples,) float32 in [-1, 1), sample_rate).
 
-        `seed` seeds espeak's internal random generator (breath noise, Klatt noise) so the
-        result depends only on the arguments, not on what this process synthesised before.
+        `seed` seeds the random generators eSpeak draws breath and Klatt noise from, so the
+        samples depend only on the arguments.
         """
-        self.set_voice(voice)
-        self._lib.espeak_SetParameter(ESPEAK_RATE, int(rate_wpm), 0)
-        self._lib.espeak_SetParameter(ESPEAK_PITCH, int(pitch), 0)
-        self._lib.espeak_ng_SetRandSeed(int(seed))
+        self.check_voice(voice)
         data = text.encode("utf-8") + b"\0"
-        self._chunks = []
-        status = self._lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, ESPEAK_CHARS_UTF8, None, None)
+        with self._lock:
+            with self._loaded() as lib:
+                self._initialise(lib)
+                status = lib.espeak_SetVoiceByName(voice.encode())
+                if status != EE_OK:
+                    raise UserError(f"eSpeak NG voice {voice!r} cannot be loaded (error {status})")
+                lib.espeak_SetParameter(ESPEAK_RATE, int(rate_wpm), 0)
+                lib.espeak_SetParameter(ESPEAK_PITCH, int(pitch), 0)
+                lib.espeak_ng_SetRandSeed(int(seed))
+                _libc_srand(int(seed))
+                self._chunks = []
+                status = lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, ESPEAK_CHARS_UTF8, None, None)
+                if status == EE_OK:
+                    status = lib.espeak_Synchronize()
+                chunks, self._chunks = self._chunks, []
         if status != EE_OK:
-            raise UserError(f"eSpeak NG failed to synthesise {text!r} with voice {voice!r} (error {status})")
-        self._lib.espeak_Synchronize()
-        samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
-        self._chunks = []
+            raise UserError(f"eSpeak NG failed to speak {text!r} with voice {voice!r} (error {status})")
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
         return samples.astype(np.float32) / 32768.0, self.sample_rate
+
+
+class _FreshLibrary:
+    """Context manager: dlopen libespeak-ng with pristine globals, dlclose it afterwards."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        if _is_mapped(self.path):
+            raise UserError(
+                f"{self.path} is already loaded by something else in this process; "
+                "eSpeak NG synthesis would then depend on earlier calls (not reproducible)"
+            )
+        try:
+            self.lib = ctypes.CDLL(str(self.path))
+        except OSError as exc:
+            raise UserError(f"cannot load eSpeak NG library {self.path}: {exc}") from None
+        _declare_signatures(self.lib)
+        return self.lib
+
+    def __exit__(self, *exc_info):
+        self.lib.espeak_Terminate()
+        _ctypes.dlclose(self.lib._handle)
+        del self.lib
+        return False
+
+
+def _declare_signatures(lib) -> None:
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_SetSynthCallback.argtypes = [SYNTH_CALLBACK]
+    lib.espeak_SetSynthCallback.restype = None
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetVoiceByName.restype = ctypes.c_int
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_SetParameter.restype = ctypes.c_int
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+        ctypes.c_uint, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p,
+    ]  # fmt: skip
+    lib.espeak_Synth.restype = ctypes.c_int
+    lib.espeak_Synchronize.argtypes = []
+    lib.espeak_Synchronize.restype = ctypes.c_int
+    lib.espeak_Terminate.argtypes = []
+    lib.espeak_Terminate.restype = ctypes.c_int
+    lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    lib.espeak_ng_SetRandSeed.restype = None
+
+
+def _libc_srand(seed: int) -> None:
+    # Some eSpeak noise sources call libc rand(); its state is per process, not per library.
+    _LIBC.srand(ctypes.c_uint(seed & 0xFFFFFFFF))
+
+
+def _is_mapped(path: Path) -> bool:
+    """True if the shared library at `path` is mapped into this process (Linux /proc only)."""
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return False
+    target = os.path.realpath(path)
+    with open(maps, encoding="utf-8", errors="replace") as handle:
+        return any(line.rstrip().endswith(target) for line in handle)

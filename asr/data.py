@@ -1,0 +1,59 @@
+"""tf.data input pipeline: stream feature shards, normalise, bucket by length, pad, prefetch."""
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from asr.features import Normaliser
+from asr.labels import encode_labels
+from asr.shards import iter_split
+
+# Padded frames are exactly zero; the model's Masking layer relies on that.
+PAD_FEATURE = 0.0
+PAD_LABEL = 0
+
+
+def read_labels(path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"id": str, "speaker": str, "text": str, "label": str}, keep_default_na=False)
+
+
+def bucket_boundaries(num_frames, batch_size: int, max_buckets: int = 8) -> list[int]:
+    """Frame-count boundaries at quantiles, so each bucket holds similar lengths (little padding)."""
+    num_buckets = int(np.clip(len(num_frames) // (4 * batch_size), 1, max_buckets))
+    quantiles = np.quantile(np.asarray(num_frames), np.linspace(0, 1, num_buckets + 1)[1:-1])
+    return sorted({int(q) + 1 for q in quantiles})
+
+
+def make_dataset(features_dir, split: str, labels: pd.DataFrame, normaliser: Normaliser, batch_size: int,
+                 shuffle: bool, seed: int, dim: int) -> tf.data.Dataset:
+    """Batches of dicts: features (B, T, dim) f32, labels (B, L) i32, feature_lengths (B,), label_lengths (B,), ids (B,).
+
+    Only utterances listed in `labels` are read; shards are streamed one at a time.
+    """
+    label_by_id = {row.id: np.asarray(encode_labels(row.label), np.int32) for row in labels.itertuples()}
+
+    def generate():
+        for utt_id, features in iter_split(features_dir, split, ids=label_by_id):
+            yield normaliser.apply(features), label_by_id[utt_id], utt_id
+
+    dataset = tf.data.Dataset.from_generator(
+        generate,
+        output_signature=(
+            tf.TensorSpec((None, dim), tf.float32),
+            tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((), tf.string),
+        ),
+    )
+    if shuffle:
+        dataset = dataset.shuffle(4 * batch_size * 8, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(
+        lambda x, y, i: dict(features=x, labels=y, feature_lengths=tf.shape(x)[0], label_lengths=tf.shape(y)[0], ids=i)
+    )
+    boundaries = bucket_boundaries(labels["num_frames"], batch_size)
+    dataset = dataset.bucket_by_sequence_length(
+        element_length_func=lambda e: e["feature_lengths"],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=dict(features=PAD_FEATURE, labels=PAD_LABEL, feature_lengths=0, label_lengths=0, ids=""),
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)

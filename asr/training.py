@@ -1,0 +1,192 @@
+"""The training loop: CTC with true lengths, clipping, non-finite skipping, plateau LR, early stopping, resume."""
+
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from asr.checkpoint import load_checkpoint, read_state, save_checkpoint
+from asr.ctc import ctc_loss
+from asr.errors import UserError
+from asr.evaluation import make_forward, predict_dataset
+from asr.labels import encode_labels, steps_needed
+from asr.metrics import character_error_rate
+from asr.model import stacked_length
+
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta, "sgd": keras.optimizers.SGD}
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    seed: int
+    batch_size: int
+    epochs: int
+    max_minutes: float
+    optimizer: str
+    learning_rate: float
+    clipnorm: float
+    lr_factor: float
+    lr_patience: int
+    min_learning_rate: float
+    early_stopping_patience: int
+    max_nonfinite_batches: int
+
+    def validate(self) -> None:
+        checks = [
+            ("train.batch_size", self.batch_size, self.batch_size >= 1),
+            ("train.epochs", self.epochs, self.epochs >= 1),
+            ("train.max_minutes", self.max_minutes, self.max_minutes > 0),
+            ("train.optimizer", self.optimizer, self.optimizer in OPTIMIZERS),
+            ("train.learning_rate", self.learning_rate, self.learning_rate > 0),
+            ("train.clipnorm", self.clipnorm, self.clipnorm > 0),
+            ("train.lr_factor", self.lr_factor, 0 < self.lr_factor < 1),
+            ("train.lr_patience", self.lr_patience, self.lr_patience >= 1),
+            ("train.early_stopping_patience", self.early_stopping_patience, self.early_stopping_patience >= 1),
+            ("train.max_nonfinite_batches", self.max_nonfinite_batches, self.max_nonfinite_batches >= 0),
+        ]
+        for key, value, ok in checks:
+            if not ok:
+                extra = f" (one of {', '.join(OPTIMIZERS)})" if key == "train.optimizer" else ""
+                raise UserError(f"{key} has an invalid value: {value!r}{extra}")
+
+    def make_optimizer(self):
+        return OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate)
+
+
+def make_train_step(model, optimizer, subsample: int, clipnorm: float):
+    """One compiled update. Returns per-utterance losses and whether the update was applied."""
+
+    @tf.function(reduce_retracing=True)
+    def train_step(features, labels, feature_lengths, label_lengths):
+        with tf.GradientTape() as tape:
+            log_probs = model(features, training=True)  # (batch, steps, classes)
+            losses = ctc_loss(labels, log_probs, label_lengths, stacked_length(feature_lengths, subsample))
+            loss = tf.reduce_mean(losses)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        gradients, norm = tf.clip_by_global_norm(gradients, clipnorm)
+        # A NaN/inf loss or gradient would poison the weights and the optimizer's moments: skip the batch.
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+        if finite:
+            optimizer.apply(gradients, model.trainable_variables)
+        return losses, finite
+
+    return train_step
+
+
+def evaluate_dev(forward, dev_dataset, references: dict, vocab, subsample: int):
+    """Mean CTC loss and greedy CER over the dev split."""
+    losses, refs, hyps = [], [], []
+    for row in predict_dataset(forward, dev_dataset, vocab, subsample):
+        losses.append(row["loss"])
+        refs.append(references[row["id"]])
+        hyps.append(row["hypothesis"])
+    finite = [x for x in losses if np.isfinite(x)]
+    return (float(np.mean(finite)) if finite else float("nan")), character_error_rate(refs, hyps)
+
+
+def fit(model, train_dataset, dev_dataset, dev_references: dict, vocab, settings: TrainSettings, subsample: int,
+        checkpoint_dir, live, fingerprint: str, resume: bool, log=print):
+    """Train until epochs, early stopping or the time budget; returns (best model, summary dict)."""
+    optimizer = settings.make_optimizer()
+    optimizer.build(model.trainable_variables)
+    best_model = keras.models.clone_model(model)
+    best_model.set_weights(model.get_weights())
+    state = load_checkpoint(checkpoint_dir, model, optimizer, best_model) if resume else None
+    if state is None:
+        state = dict(fingerprint=fingerprint, epoch=0, best_cer=None, best_epoch=0, since_best=0,
+                     since_lr_change=0, learning_rate=settings.learning_rate, seconds=0.0, skipped=[], stopped=None)
+    else:
+        log(f"train: resuming after epoch {state['epoch']} (best dev CER {state['best_cer']:.4f})")
+    optimizer.learning_rate = state["learning_rate"]
+    train_step = make_train_step(model, optimizer, subsample, settings.clipnorm)
+    forward = make_forward(model)
+    num_batches = None
+
+    while state["epoch"] < settings.epochs and state["stopped"] is None:
+        epoch, start = state["epoch"] + 1, time.perf_counter()
+        losses, frames, batches = [], 0, 0
+        bar = tqdm(train_dataset, total=num_batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
+                   mininterval=1.0, leave=False)
+        for batch in bar:
+            batch_losses, applied = train_step(batch["features"], batch["labels"], batch["feature_lengths"],
+                                               batch["label_lengths"])
+            batches += 1
+            if not bool(applied):
+                _record_skipped(state, batch, batch_losses.numpy(), settings.max_nonfinite_batches, log)
+                continue
+            losses.append(float(tf.reduce_mean(batch_losses)))
+            frames += int(tf.reduce_sum(batch["feature_lengths"]))
+            bar.set_postfix(loss=f"{losses[-1]:.2f}", refresh=False)
+        num_batches = batches
+        train_seconds = time.perf_counter() - start
+        dev_loss, dev_cer = evaluate_dev(forward, dev_dataset, dev_references, vocab, subsample)
+        epoch_seconds = time.perf_counter() - start
+        state["seconds"] += epoch_seconds
+        _update_schedule(state, epoch, dev_cer, settings, optimizer, best_model, model)
+
+        metrics = {"train/loss": float(np.mean(losses)) if losses else float("nan"), "dev/loss": dev_loss,
+                   "dev/cer": dev_cer, "learning_rate": float(optimizer.learning_rate.numpy()),
+                   "epoch_seconds": epoch_seconds, "train/frames_per_second": frames / max(train_seconds, 1e-9)}
+        for name, value in metrics.items():
+            live.log_metric(name, round(value, 6))
+        live.next_step()
+        log(f"epoch {epoch}: train loss {metrics['train/loss']:.3f}, dev loss {dev_loss:.3f}, "
+            f"dev CER {dev_cer:.4f}, lr {metrics['learning_rate']:.2g}, {epoch_seconds:.0f}s")
+        state["epoch"] = epoch
+        if state["stopped"] is None and state["seconds"] > settings.max_minutes * 60 and epoch < settings.epochs:
+            state["stopped"] = f"time budget of {settings.max_minutes} min reached"
+        save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
+
+    state["finished"] = True
+    save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
+    return best_model, state
+
+
+def can_resume(checkpoint_dir, fingerprint: str) -> bool:
+    """True if the checkpoint is an unfinished run with the same settings and data."""
+    state = read_state(checkpoint_dir)
+    return state is not None and state.get("fingerprint") == fingerprint and not state.get("finished")
+
+
+def _update_schedule(state, epoch, dev_cer, settings: TrainSettings, optimizer, best_model, model):
+    """Keep the best weights; reduce the learning rate on a plateau; stop early when patience runs out."""
+    if state["best_cer"] is None or dev_cer < state["best_cer"]:
+        state.update(best_cer=dev_cer, best_epoch=epoch, since_best=0, since_lr_change=0)
+        best_model.set_weights(model.get_weights())
+        return
+    state["since_best"] += 1
+    state["since_lr_change"] += 1
+    if state["since_lr_change"] >= settings.lr_patience:
+        new_rate = max(state["learning_rate"] * settings.lr_factor, settings.min_learning_rate)
+        state.update(learning_rate=new_rate, since_lr_change=0)
+        optimizer.learning_rate = new_rate
+    if state["since_best"] >= settings.early_stopping_patience:
+        state["stopped"] = f"early stopping: no dev CER improvement for {state['since_best']} epochs"
+
+
+def _record_skipped(state, batch, losses, limit: int, log):
+    ids = [i.decode() for i in batch["ids"].numpy()]
+    bad = [i for i, loss in zip(ids, losses) if not np.isfinite(loss)] or ids
+    state["skipped"].append(bad)
+    log(f"train: skipped a batch with a non-finite loss or gradient; utterances: {', '.join(bad)}")
+    if len(state["skipped"]) > limit:
+        raise UserError(f"training diverged: {len(state['skipped'])} batches had non-finite losses "
+                        f"(train.max_nonfinite_batches = {limit}); lower train.learning_rate or check the data")
+
+
+def filter_alignable(labels, subsample: int):
+    """Drop utterances too short for their label once frames are stacked by `subsample`.
+
+    Returns (kept labels, [(id, reason), ...]).
+    """
+    dropped, keep = [], []
+    for row in labels.itertuples():
+        steps = -(-int(row.num_frames) // subsample)
+        needed = steps_needed(encode_labels(row.label))
+        keep.append(steps >= needed)
+        if steps < needed:
+            dropped.append((row.id, f"cannot align: {steps} steps after subsample {subsample} < {needed} needed"))
+    return labels[keep].reset_index(drop=True), dropped

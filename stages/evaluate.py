@@ -1,0 +1,77 @@
+"""Stage `evaluate`: decode the test (and dev) split with the bundle; CER, WER, loss, RTF, plots."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from stages.entry import stage_main
+
+
+def decode_split(bundle, cfg, split: str, posteriorgram_ids=frozenset()):
+    """Per-utterance predictions for one split, as a frame joined with its labels."""
+    from asr.data import make_dataset, read_labels
+    from asr.evaluation import make_forward, predict_dataset
+    from asr.metrics import utterance_cer
+    from asr.training import filter_alignable
+
+    labels, _ = filter_alignable(read_labels(Path(cfg.paths.labels) / f"{split}.csv"), bundle.model_settings.subsample)
+    dataset = make_dataset(cfg.paths.features, split, labels, bundle.normaliser, 32, False, 0, bundle.features.dim)
+    rows = list(predict_dataset(make_forward(bundle.model), dataset, bundle.vocab, bundle.model_settings.subsample,
+                                cfg.decode.strategy, cfg.decode.beam_width, set(posteriorgram_ids)))
+    predictions = labels[["id", "speaker", "duration", "text"]].rename(columns={"text": "reference"})
+    predictions = predictions.merge(pd.DataFrame(rows), on="id")
+    predictions["cer"] = [utterance_cer(r, h) for r, h in zip(predictions.reference, predictions.hypothesis)]
+    return predictions
+
+
+def run(cfg) -> None:
+    import numpy as np
+
+    from asr.atomic import atomic_dir, write_csv, write_json
+    from asr.bundle import load_bundle
+    from asr.errors import UserError
+    from asr.metrics import character_error_rate, word_error_rate
+    from asr.plots import save_posteriorgram
+
+    if cfg.decode.strategy not in ("greedy", "beam") or cfg.decode.beam_width < 1:
+        raise UserError(f"decode.strategy must be 'greedy' or 'beam' with decode.beam_width >= 1, got "
+                        f"{cfg.decode.strategy!r} / {cfg.decode.beam_width}")
+    bundle = load_bundle(cfg.paths.model)
+    test_ids = pd.read_csv(Path(cfg.paths.labels) / "test.csv", dtype={"id": str})["id"]
+    shown = set(test_ids.iloc[:: max(1, len(test_ids) // max(1, cfg.decode.num_posteriorgrams))]
+                [: cfg.decode.num_posteriorgrams])
+    test = decode_split(bundle, cfg, "test", shown)
+    dev = decode_split(bundle, cfg, "dev")
+    if test.empty:
+        raise UserError("no test utterances to evaluate")
+
+    step = bundle.features.win_step * bundle.model_settings.subsample
+    finite_loss = test["loss"][np.isfinite(test["loss"])]
+    metrics = dict(
+        test_cer=round(character_error_rate(test.reference, test.hypothesis), 5),
+        test_wer=round(word_error_rate(test.reference, test.hypothesis), 5),
+        test_loss=round(float(finite_loss.mean()), 4),
+        dev_cer=round(character_error_rate(dev.reference, dev.hypothesis), 5) if len(dev) else None,
+        num_utterances=len(test),
+        rtf=round(test["seconds"].sum() / test["duration"].sum(), 5),
+        decode=cfg.decode.strategy,
+    )
+    per_speaker = (test.groupby("speaker")
+                   .apply(lambda g: character_error_rate(g.reference, g.hypothesis), include_groups=False)
+                   .rename("cer").round(5).reset_index().sort_values("cer"))
+    out = Path(cfg.paths.eval)
+    with atomic_dir(out / "plots") as plots:
+        per_speaker.to_csv(plots / "cer_per_speaker.csv", index=False)
+        test[["id", "duration", "cer"]].round(4).to_csv(plots / "cer_vs_duration.csv", index=False)
+        (plots / "posteriorgrams").mkdir()
+        for row in test[test["id"].isin(shown)].itertuples():
+            save_posteriorgram(plots / "posteriorgrams" / f"{row.id}.png", row.log_probs, bundle.vocab,
+                               row.reference, row.hypothesis, step)
+    write_csv(out / "predictions.csv", test[["id", "speaker", "reference", "hypothesis", "cer"]].round({"cer": 5}))
+    write_json(out / "metrics.json", metrics)
+    print(f"evaluate: test CER {metrics['test_cer']:.4f}, WER {metrics['test_wer']:.4f}, loss {metrics['test_loss']}, "
+          f"dev CER {metrics['dev_cer']}, {len(test)} utterances, RTF {metrics['rtf']:.4f} ({cfg.decode.strategy})")
+
+
+if __name__ == "__main__":
+    stage_main(run)

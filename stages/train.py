@@ -1,0 +1,76 @@
+"""Stage `train`: labels + feature shards -> BiGRU/LSTM + CTC -> model bundle; dvclive curves."""
+
+import hashlib
+import json
+from pathlib import Path
+
+from stages.entry import stage_main
+
+
+def fingerprint(cfg, paths) -> str:
+    """What a checkpoint must match to be resumed: the settings and the exact training data."""
+    digest = hashlib.sha256(json.dumps([dict(cfg.model), dict(cfg.train)], sort_keys=True, default=str).encode())
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def run(cfg) -> None:
+    # TensorFlow is imported here, not at module level, so `--help` and config errors stay fast.
+    import keras
+    import tensorflow as tf
+    from dvclive import Live
+
+    from asr.bundle import Bundle, save_bundle
+    from asr.data import make_dataset, read_labels
+    from asr.errors import UserError
+    from asr.features import FeatureSettings, Normaliser
+    from asr.model import ModelSettings, build_model
+    from asr.training import TrainSettings, can_resume, filter_alignable, fit
+    from asr.vocab import Vocabulary
+
+    model_settings, settings = ModelSettings(**cfg.model), TrainSettings(**cfg.train)
+    model_settings.validate()
+    settings.validate()
+    keras.utils.set_random_seed(settings.seed)
+    tf.config.experimental.enable_op_determinism()
+
+    features_dir, labels_dir = Path(cfg.paths.features), Path(cfg.paths.labels)
+    features = FeatureSettings.load(features_dir / "settings.json")
+    normaliser = Normaliser.load(features_dir / "cmvn.json")
+    vocab = Vocabulary.load(labels_dir / "vocab.json")
+    splits = {}
+    for split in ("train", "dev"):
+        labels, dropped = filter_alignable(read_labels(labels_dir / f"{split}.csv"), model_settings.subsample)
+        for utt_id, reason in dropped:
+            print(f"train: skipped {split} utterance {utt_id}: {reason}")
+        if labels.empty:
+            raise UserError(f"no usable {split} utterances in {labels_dir / f'{split}.csv'}")
+        splits[split] = labels
+
+    def dataset(split, shuffle):
+        return make_dataset(features_dir, split, splits[split], normaliser, settings.batch_size, shuffle,
+                            settings.seed, features.dim)
+
+    model = build_model(features.dim, vocab.size, model_settings)
+    run_fingerprint = fingerprint(cfg, [labels_dir / "train.csv", labels_dir / "dev.csv", features_dir / "cmvn.json"])
+    resume = can_resume(cfg.paths.checkpoint, run_fingerprint)
+    live = Live(cfg.paths.live, resume=resume, dvcyaml=False, save_dvc_exp=False)
+    best_model, state = fit(
+        model, dataset("train", True), dataset("dev", False), dict(zip(splits["dev"].id, splits["dev"].text)),
+        vocab, settings, model_settings.subsample, cfg.paths.checkpoint, live, run_fingerprint, resume,
+    )
+    summary = dict(best_dev_cer=state["best_cer"], best_epoch=state["best_epoch"], epochs=state["epoch"],
+                   train_minutes=round(state["seconds"] / 60, 2), stopped=state["stopped"] or "epochs done",
+                   parameters=int(model.count_params()), skipped_batches=len(state["skipped"]))
+    for key in ("best_dev_cer", "best_epoch", "train_minutes", "parameters"):
+        live.summary[key] = summary[key]
+    live.end()
+    save_bundle(cfg.paths.model, Bundle(best_model, vocab, features, normaliser, model_settings), summary)
+    print(f"train: best dev CER {state['best_cer']:.4f} at epoch {state['best_epoch']} of {state['epoch']} "
+          f"({summary['stopped']}), {summary['train_minutes']} min, {summary['parameters']} parameters "
+          f"-> {cfg.paths.model}")
+
+
+if __name__ == "__main__":
+    stage_main(run)
