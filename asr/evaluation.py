@@ -12,7 +12,8 @@ from asr.vocab import Vocabulary
 
 def make_forward(model):
     """A compiled forward pass for (batch, frames, dim) inputs of any shape."""
-    return tf.function(lambda features: model(features, training=False), reduce_retracing=True)
+    signature = [tf.TensorSpec((None, None, model.input_shape[-1]), tf.float32)]
+    return tf.function(lambda features: model(features, training=False), input_signature=signature)
 
 
 def predict_dataset(forward, dataset, vocab: Vocabulary, subsample: int, strategy: str = "greedy",

@@ -59,7 +59,14 @@ class TrainSettings:
 def make_train_step(model, optimizer, subsample: int, clipnorm: float):
     """One compiled update. Returns per-utterance losses and whether the update was applied."""
 
-    @tf.function(reduce_retracing=True)
+    dim = model.input_shape[-1]
+
+    @tf.function(input_signature=[
+        tf.TensorSpec((None, None, dim), tf.float32),  # features (batch, frames, dim)
+        tf.TensorSpec((None, None), tf.int32),  # labels (batch, max_label_length)
+        tf.TensorSpec((None,), tf.int32),  # true frame counts
+        tf.TensorSpec((None,), tf.int32),  # true label lengths
+    ])
     def train_step(features, labels, feature_lengths, label_lengths):
         with tf.GradientTape() as tape:
             log_probs = model(features, training=True)  # (batch, steps, classes)

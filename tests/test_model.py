@@ -58,12 +58,13 @@ def test_frame_stacking_concatenates_and_zero_pads():
 
 def test_frame_stacking_mask_keeps_any_valid_frame():
     layer = FrameStacking(3)
-    x = np.ones((3, 7, 2), "float32")
-    mask = np.zeros((3, 7), bool)
+    x = np.ones((4, 7, 2), "float32")
+    mask = np.zeros((4, 7), bool)
     mask[0, :7] = True  # 7 frames: the last step holds only frame 6 and is still valid
     mask[1, :4] = True  # 4 frames: steps 0 and 1
     mask[2, :3] = True  # 3 frames: exactly one full step
-    expected = [[True, True, True], [True, True, False], [True, False, False]]
+    mask[3, [2, 4]] = True  # not a prefix: any valid frame makes its step valid
+    expected = [[True, True, True], [True, True, False], [True, False, False], [True, True, False]]
     assert ops.convert_to_numpy(layer.compute_mask(x, mask)).tolist() == expected
     assert layer.compute_mask(x, None) is None
 

@@ -9,7 +9,10 @@ again (about 1 ms).
 
 import ctypes
 import os
+import shutil
+import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import _ctypes
@@ -25,10 +28,10 @@ ESPEAK_CHARS_UTF8 = 1
 POS_CHARACTER = 1
 EE_OK = 0
 
-_LIBC = ctypes.CDLL(None)  # the process's C library (for srand)
-
 # int callback(short *wav, int numsamples, espeak_EVENT *events); returning 0 means "continue".
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+_LIBC = ctypes.CDLL(None)  # this process's C library, for srand()
 
 
 def espeak_paths() -> tuple[Path, Path]:
@@ -48,48 +51,72 @@ def list_variants(data_path: Path) -> list[str]:
 
     eSpeak lower-cases the name it looks up, so files with capitals cannot be selected.
     """
-    folder = data_path / "voices" / "!v"
+    folder = Path(data_path) / "voices" / "!v"
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name == p.name.lower() and " " not in p.name)
 
 
-def list_languages(data_path: Path) -> list[str]:
-    """Language voices usable in a voice name (en, en-us, en-gb-scotland, ...): files in lang/."""
-    folder = data_path / "lang"
-    return sorted(p.name.lower() for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+def language_files(data_path: Path) -> dict[str, str]:
+    """Language code (lower-case file name: en, en-us, ...) -> its file relative to lang/."""
+    folder = Path(data_path) / "lang"
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    codes = {}
+    for path in files:
+        codes.setdefault(path.name.lower(), path.relative_to(folder).as_posix())
+    return codes
+
+
+@contextmanager
+def case_folded_data(data_path: Path):
+    """Yield a temporary espeak-ng-data (symlinks) whose language files have lower-case names.
+
+    eSpeak lower-cases a voice name before opening lang/<name>; for en-US & co. that fails
+    and it falls back to reading every voice file (~6 ms per voice change). With lower-case
+    names it opens the file directly (~0.3 ms).
+    """
+    data_path = Path(data_path).resolve()
+    with tempfile.TemporaryDirectory(prefix="espeak-") as tmp:
+        folded = Path(tmp) / "espeak-ng-data"
+        folded.mkdir()
+        for entry in data_path.iterdir():
+            if entry.name != "lang":
+                (folded / entry.name).symlink_to(entry)
+        for code, relative in language_files(data_path).items():
+            link = folded / "lang" / Path(relative).parent / code
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(data_path / "lang" / relative)
+        yield folded
 
 
 class EspeakSynth:
-    """eSpeak NG in synchronous mode; `synthesise` returns int16-range float32 samples.
+    """eSpeak NG in synchronous mode; `synthesise` returns float32 samples and the rate (22050).
 
-    Instances in one process share the single C library, so calls are serialised by a lock.
+    `data_path` defaults to the espeakng-loader data (see `case_folded_data` for a faster
+    one). Instances in one process share the single C library, so calls are serialised.
     """
 
     _lock = threading.Lock()
 
-    def __init__(self):
-        self.library_path, self.data_path = espeak_paths()
+    def __init__(self, data_path: Path | None = None):
+        self.library_path, default_data = espeak_paths()
+        self.data_path = Path(data_path) if data_path is not None else default_data
         if not self.library_path.is_file():
             raise UserError(f"eSpeak NG library not found at {self.library_path}")
         self.variants = set(list_variants(self.data_path))
-        self.languages = set(list_languages(self.data_path))
+        self.languages = language_files(self.data_path)
         if not self.languages:
             raise UserError(f"eSpeak NG data at {self.data_path} has no voices (lang/ missing or empty)")
         self._chunks: list[np.ndarray] = []
         # Kept on self: ctypes frees the C trampoline when the Python object is collected.
         self._callback = SYNTH_CALLBACK(self._collect)
-        with self._lock:
-            with self._loaded() as lib:
-                self.sample_rate = self._initialise(lib)
+        with self._lock, _fresh_library(self.library_path) as lib:
+            self.sample_rate = self._initialise(lib)
 
     def _collect(self, wav, num_samples, events):
         if num_samples > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).copy())
         return 0
-
-    def _loaded(self):
-        return _FreshLibrary(self.library_path)
 
     def _initialise(self, lib) -> int:
         rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(self.data_path).encode(), ESPEAK_INITIALIZE_DONT_EXIT)
@@ -109,6 +136,13 @@ class EspeakSynth:
         if variant and variant not in self.variants:
             raise UserError(f"eSpeak NG voice {voice!r}: no variant {variant!r} in {self.data_path / 'voices' / '!v'}")
 
+    def _espeak_voice_name(self, voice: str) -> bytes:
+        language, plus, variant = voice.partition("+")
+        relative = self.languages[language.lower()]
+        # A lower-case file path is opened directly; otherwise eSpeak searches by name.
+        name = relative if relative == relative.lower() else language
+        return f"{name}{plus}{variant}".encode()
+
     def synthesise(self, text: str, voice: str, rate_wpm: int, pitch: int, seed: int = 0):
         """Speak `text`; returns ((samples,) float32 in [-1, 1), sample_rate).
 
@@ -117,51 +151,55 @@ class EspeakSynth:
         """
         self.check_voice(voice)
         data = text.encode("utf-8") + b"\0"
-        with self._lock:
-            with self._loaded() as lib:
-                self._initialise(lib)
-                status = lib.espeak_SetVoiceByName(voice.encode())
-                if status != EE_OK:
-                    raise UserError(f"eSpeak NG voice {voice!r} cannot be loaded (error {status})")
-                lib.espeak_SetParameter(ESPEAK_RATE, int(rate_wpm), 0)
-                lib.espeak_SetParameter(ESPEAK_PITCH, int(pitch), 0)
-                lib.espeak_ng_SetRandSeed(int(seed))
-                _libc_srand(int(seed))
-                self._chunks = []
-                status = lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, ESPEAK_CHARS_UTF8, None, None)
-                if status == EE_OK:
-                    status = lib.espeak_Synchronize()
-                chunks, self._chunks = self._chunks, []
+        with self._lock, _fresh_library(self.library_path) as lib:
+            self._initialise(lib)
+            status = lib.espeak_SetVoiceByName(self._espeak_voice_name(voice))
+            if status != EE_OK:
+                raise UserError(f"eSpeak NG voice {voice!r} cannot be loaded (error {status})")
+            lib.espeak_SetParameter(ESPEAK_RATE, int(rate_wpm), 0)
+            lib.espeak_SetParameter(ESPEAK_PITCH, int(pitch), 0)
+            lib.espeak_ng_SetRandSeed(int(seed))
+            # Some eSpeak noise sources call libc rand(), whose state is per process.
+            _LIBC.srand(ctypes.c_uint(int(seed) & 0xFFFFFFFF))
+            self._chunks = []
+            status = lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, ESPEAK_CHARS_UTF8, None, None)
+            if status == EE_OK:
+                status = lib.espeak_Synchronize()
+            chunks, self._chunks = self._chunks, []
         if status != EE_OK:
             raise UserError(f"eSpeak NG failed to speak {text!r} with voice {voice!r} (error {status})")
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
         return samples.astype(np.float32) / 32768.0, self.sample_rate
 
 
-class _FreshLibrary:
-    """Context manager: dlopen libespeak-ng with pristine globals, dlclose it afterwards."""
+@contextmanager
+def _fresh_library(path: Path):
+    """dlopen libespeak-ng with pristine globals; terminate and dlclose it afterwards."""
+    if _is_loaded(path):
+        raise UserError(
+            f"{path} is already loaded by something else in this process; eSpeak NG output "
+            "would then depend on earlier calls (not reproducible)"
+        )
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError as exc:
+        raise UserError(f"cannot load eSpeak NG library {path}: {exc}") from None
+    _declare_signatures(lib)
+    try:
+        yield lib
+    finally:
+        lib.espeak_Terminate()
+        _ctypes.dlclose(lib._handle)
 
-    def __init__(self, path: Path):
-        self.path = path
 
-    def __enter__(self):
-        if _is_mapped(self.path):
-            raise UserError(
-                f"{self.path} is already loaded by something else in this process; "
-                "eSpeak NG synthesis would then depend on earlier calls (not reproducible)"
-            )
-        try:
-            self.lib = ctypes.CDLL(str(self.path))
-        except OSError as exc:
-            raise UserError(f"cannot load eSpeak NG library {self.path}: {exc}") from None
-        _declare_signatures(self.lib)
-        return self.lib
-
-    def __exit__(self, *exc_info):
-        self.lib.espeak_Terminate()
-        _ctypes.dlclose(self.lib._handle)
-        del self.lib
+def _is_loaded(path: Path) -> bool:
+    """True if the library is mapped in this process (dlopen with RTLD_NOLOAD only looks)."""
+    try:
+        handle = _ctypes.dlopen(str(path), os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
         return False
+    _ctypes.dlclose(handle)  # undo the reference RTLD_NOLOAD added
+    return True
 
 
 def _declare_signatures(lib) -> None:
@@ -184,18 +222,3 @@ def _declare_signatures(lib) -> None:
     lib.espeak_Terminate.restype = ctypes.c_int
     lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
     lib.espeak_ng_SetRandSeed.restype = None
-
-
-def _libc_srand(seed: int) -> None:
-    # Some eSpeak noise sources call libc rand(); its state is per process, not per library.
-    _LIBC.srand(ctypes.c_uint(seed & 0xFFFFFFFF))
-
-
-def _is_mapped(path: Path) -> bool:
-    """True if the shared library at `path` is mapped into this process (Linux /proc only)."""
-    maps = Path("/proc/self/maps")
-    if not maps.exists():
-        return False
-    target = os.path.realpath(path)
-    with open(maps, encoding="utf-8", errors="replace") as handle:
-        return any(line.rstrip().endswith(target) for line in handle)

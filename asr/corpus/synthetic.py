@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from asr.audio import check_audio, resample, write_wav
 from asr.corpus.common import SPLITS, Rejection
-from asr.corpus.espeak import EspeakSynth
+from asr.corpus.espeak import EspeakSynth, case_folded_data, espeak_paths
 from asr.corpus.sentences import frequent_words, make_sentences
 from asr.errors import AudioError, UserError
 
@@ -197,17 +197,19 @@ def synthesise_corpus(out_dir: Path, settings: SyntheticSettings):
     Rows are sorted by split (train, dev, test) then id; paths are relative to out_dir.
     """
     out_dir = Path(out_dir)
-    synth = EspeakSynth()
-    jobs = plan_utterances(settings, assign_voices(available_voices(synth), settings))
-    progress = dict(total=len(jobs), desc="synthesise", unit="utt", mininterval=1.0)
-    if settings.workers == 1:
-        results = [render_utterance(job, settings, synth, out_dir) for job in tqdm(jobs, **progress)]
-    else:
-        # spawn: workers start clean, safe even if TensorFlow threads run in this interpreter.
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(settings.workers, initializer=_start_worker, initargs=(settings, out_dir)) as pool:
-            chunksize = max(1, min(32, len(jobs) // (8 * settings.workers)))
-            results = list(tqdm(pool.imap_unordered(_render_in_worker, jobs, chunksize=chunksize), **progress))
+    with case_folded_data(espeak_paths()[1]) as data_path:
+        synth = EspeakSynth(data_path)
+        jobs = plan_utterances(settings, assign_voices(available_voices(synth), settings))
+        progress = dict(total=len(jobs), desc="synthesise", unit="utt", mininterval=1.0)
+        if settings.workers == 1:
+            results = [render_utterance(job, settings, synth, out_dir) for job in tqdm(jobs, **progress)]
+        else:
+            # spawn: workers start clean, safe even if TensorFlow threads run in this interpreter.
+            context = multiprocessing.get_context("spawn")
+            initargs = (settings, out_dir, data_path)
+            with context.Pool(settings.workers, initializer=_start_worker, initargs=initargs) as pool:
+                chunksize = max(1, min(16, len(jobs) // (8 * settings.workers)))
+                results = list(tqdm(pool.imap_unordered(_render_in_worker, jobs, chunksize=chunksize), **progress))
     rows = sorted((r for r in results if isinstance(r, dict)), key=lambda r: (SPLITS.index(r["split"]), r["id"]))
     rejected = sorted((r for r in results if isinstance(r, Rejection)), key=lambda r: r.id)
     return rows, rejected
@@ -216,8 +218,8 @@ def synthesise_corpus(out_dir: Path, settings: SyntheticSettings):
 _worker = {}  # per worker process: its EspeakSynth, settings and output directory
 
 
-def _start_worker(settings: SyntheticSettings, out_dir: Path) -> None:
-    _worker.update(synth=EspeakSynth(), settings=settings, out_dir=out_dir)
+def _start_worker(settings: SyntheticSettings, out_dir: Path, data_path: Path) -> None:
+    _worker.update(synth=EspeakSynth(data_path), settings=settings, out_dir=out_dir)
 
 
 def _render_in_worker(job: UtteranceJob):

@@ -1,0 +1,87 @@
+"""Shared fixtures: the real Hydra config, shrunk, and a tiny corpus built once per session."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from stages.params import compose_params  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A few dozen utterances, a handful of units, one epoch: seconds, not minutes.
+TINY = [
+    "data.num_utterances=48",
+    "data.dev_voices=2",
+    "data.test_voices=2",
+    "data.dev_fraction=0.1",
+    "data.test_fraction=0.1",
+    "data.workers=1",
+    "features.workers=1",
+    "model.units=8",
+    "model.layers=1",
+    "train.epochs=1",
+    "train.batch_size=8",
+    "decode.num_posteriorgrams=2",
+]
+
+
+def compose(overrides=(), root: Path | None = None):
+    """The real composed config with overrides; paths rebased under `root` if given."""
+    cfg = OmegaConf.create(compose_params(list(overrides)))
+    if root is not None:
+        for key, value in cfg.paths.items():
+            cfg.paths[key] = str(root / value)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """prepare + features + labels on the tiny synthetic corpus; returns (config, root)."""
+    from stages import features, labels, prepare
+
+    root = tmp_path_factory.mktemp("tiny")
+    cfg = compose(TINY, root)
+    for stage in (prepare, features, labels):
+        stage.run(cfg)
+    return cfg, root
+
+
+def copy_repository(destination: Path, params_overrides=()) -> Path:
+    """A fresh git repository holding the project's tracked files, with params.yaml shrunk."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
+                           capture_output=True, text=True).stdout.split()
+    for name in files:
+        source = REPO / name
+        if source.is_file() and not name.startswith(("tests/", "dvclive/", "eval/")):
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    (destination / "dvc.lock").unlink(missing_ok=True)
+    cfg = OmegaConf.create(compose_params(list(params_overrides)))
+    (destination / "params.yaml").write_text(OmegaConf.to_yaml(cfg))
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny copy"]):
+        subprocess.run(command, cwd=destination, check=True, env=git_env())
+    return destination
+
+
+def git_env():
+    env = dict(os.environ)
+    env.update(GIT_AUTHOR_NAME="test", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="test", GIT_COMMITTER_EMAIL="t@example.com")
+    return env
+
+
+def run_command(args, cwd, check=True, timeout=900):
+    """Run a real command (dvc, python -m stages...) with this interpreter's bin dir on PATH."""
+    env = git_env()
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result

@@ -1,0 +1,123 @@
+"""Training on the tiny corpus: bundle round trip, determinism, non-finite batches, resumption."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from asr.bundle import load_bundle
+from asr.data import read_labels
+from asr.errors import UserError
+from asr.model import ModelSettings, build_model
+from asr.training import TrainSettings, make_train_step
+from stages import evaluate, train
+from tests.conftest import REPO, TINY
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_and_evaluate_write_a_loadable_bundle_and_metrics(tiny_data):
+    cfg, root = tiny_data
+    train.run(cfg)
+    bundle = load_bundle(cfg.paths.model)  # safe_mode=True inside
+    assert bundle.vocab.size == 29 and bundle.features.dim == 39
+    evaluate.run(cfg)
+    metrics = json.loads(open(f"{cfg.paths.eval}/metrics.json").read())
+    assert {"test_cer", "test_wer", "test_loss", "dev_cer", "num_utterances", "rtf"} <= set(metrics)
+    assert metrics["num_utterances"] == len(read_labels(f"{cfg.paths.labels}/test.csv"))
+    assert 0 <= metrics["test_cer"] and np.isfinite(metrics["test_loss"])
+    predictions = pd.read_csv(f"{cfg.paths.eval}/predictions.csv")
+    assert list(predictions.columns) == ["id", "speaker", "reference", "hypothesis", "cer"]
+    assert len(list((root / "eval/plots/posteriorgrams").glob("*.png"))) == 2
+    speakers = pd.read_csv(f"{cfg.paths.eval}/plots/cer_per_speaker.csv")
+    assert set(speakers["speaker"]) == set(predictions["speaker"])
+
+
+def test_saved_model_round_trips_with_safe_mode_and_identical_outputs(tiny_data):
+    cfg, _ = tiny_data
+    root_bundle = Path(cfg.paths.model)
+    if not root_bundle.exists():
+        train.run(cfg)
+    bundle = load_bundle(root_bundle)
+    features = np.random.default_rng(0).normal(size=(2, 50, 39)).astype(np.float32)
+    reloaded = keras.saving.load_model(root_bundle / "model.keras", safe_mode=True)
+    np.testing.assert_array_equal(bundle.model.predict(features, verbose=0), reloaded.predict(features, verbose=0))
+
+
+def test_same_seed_gives_the_same_metrics(tiny_data, tmp_path):
+    cfg, _ = tiny_data
+    results = []
+    for run_dir in ("a", "b"):
+        run_cfg = cfg.copy()
+        for key in ("model", "checkpoint", "live", "eval"):
+            run_cfg.paths[key] = str(tmp_path / run_dir / key)
+        train.run(run_cfg)
+        results.append(json.loads(open(f"{run_cfg.paths.live}/metrics.json").read()))
+    # everything but the wall-clock figures (epoch_seconds, frames_per_second) must repeat exactly
+    assert results[0]["dev"] == results[1]["dev"]
+    assert results[0]["train"]["loss"] == results[1]["train"]["loss"]
+
+
+def test_a_batch_with_a_non_finite_loss_is_skipped_without_touching_the_weights():
+    model = build_model(39, 29, ModelSettings("gru", 4, 1, 0.0, 1))
+    optimizer = keras.optimizers.Adam(0.01)
+    optimizer.build(model.trainable_variables)
+    step = make_train_step(model, optimizer, subsample=1, clipnorm=5.0)
+    before = [w.copy() for w in model.get_weights()]
+    features = np.random.default_rng(0).normal(size=(2, 3, 39)).astype(np.float32)
+    poisoned = features.copy()
+    poisoned[0, 1, 5] = np.nan  # e.g. a corrupt feature file: utterance 0's loss becomes NaN
+    labels = np.array([[1, 0], [2, 0]], np.int32)
+    losses, applied = step(poisoned, labels, np.array([3, 3], np.int32), np.array([1, 1], np.int32))
+    assert not bool(applied)
+    assert not np.isfinite(losses.numpy()[0]) and np.isfinite(losses.numpy()[1])
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    # a good batch does update
+    losses, applied = step(features, labels, np.array([3, 3], np.int32), np.array([1, 1], np.int32))
+    assert bool(applied)
+    assert any(not np.array_equal(o, n) for o, n in zip(before, model.get_weights()))
+
+
+def test_bad_training_settings_name_the_key():
+    settings = TrainSettings(0, 0, 1, 1, "adam", 1e-3, 5, 0.5, 1, 1e-5, 1, 0)
+    with pytest.raises(UserError, match="train.batch_size"):
+        settings.validate()
+    with pytest.raises(UserError, match="train.optimizer.*adadelta"):
+        TrainSettings(0, 8, 1, 1, "rmsprop", 1e-3, 5, 0.5, 1, 1e-5, 1, 0).validate()
+
+
+def test_killed_training_resumes_after_its_last_completed_epoch(tiny_data, tmp_path):
+    cfg, root = tiny_data
+    overrides = TINY + ["train.epochs=4"] + [f"paths.{k}={v}" for k, v in cfg.paths.items()
+                                             if k in ("prepared", "features", "labels")] + [
+        f"paths.{k}={tmp_path / k}" for k in ("model", "checkpoint", "live", "eval")]
+    command = [sys.executable, "-m", "stages.train", *overrides]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state_file = tmp_path / "checkpoint" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if state_file.exists() and json.loads(state_file.read_text())["epoch"] >= 1:
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    process.wait()
+    killed_at = json.loads(state_file.read_text())["epoch"]
+    assert 1 <= killed_at < 4, "training finished before it could be interrupted"
+    assert not (tmp_path / "model").exists()
+
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert f"resuming after epoch {killed_at}" in result.stdout
+    assert f"epoch {killed_at}:" not in result.stdout  # the completed epochs are not redone
+    assert "epoch 4:" in result.stdout
+    assert json.loads(state_file.read_text())["epoch"] == 4
+    steps = pd.read_csv(tmp_path / "live" / "plots" / "metrics" / "dev" / "cer.tsv", sep="\t")["step"]
+    assert steps.tolist() == [0, 1, 2, 3]  # one dvclive step per epoch across both runs
