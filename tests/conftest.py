@@ -63,11 +63,19 @@ def copy_repository(destination: Path, params_overrides=()) -> Path:
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
     (destination / "dvc.lock").unlink(missing_ok=True)
-    cfg = OmegaConf.create(compose_params(list(params_overrides)))
-    (destination / "params.yaml").write_text(OmegaConf.to_yaml(cfg))
+    # Shrink conf/ itself (config.yaml's own values come after the groups' in the defaults list),
+    # because `dvc exp run` recomposes params.yaml from conf/.
+    config = destination / "conf" / "config.yaml"
+    shrunk = OmegaConf.merge(OmegaConf.load(config), OmegaConf.from_dotlist(list(params_overrides)))
+    config.write_text(OmegaConf.to_yaml(shrunk))
+    with_conf = OmegaConf.create(run_command([sys.executable, "-c", _COMPOSE], cwd=destination).stdout)
+    (destination / "params.yaml").write_text(OmegaConf.to_yaml(with_conf))
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny copy"]):
         subprocess.run(command, cwd=destination, check=True, env=git_env())
     return destination
+
+
+_COMPOSE = "from omegaconf import OmegaConf; from stages.params import compose_params; print(OmegaConf.to_yaml(compose_params()))"
 
 
 def git_env():

@@ -176,7 +176,7 @@ def test_at_least_40_distinct_voices():
         voices = available_voices(synth)
         assert len(voices) >= 40 and len(set(voices)) == len(voices)
         # Each name must really change the sound (eSpeak ignores an unknown variant).
-        sounds = {hashlib.sha256(synth.synthesise("three red birds", v, 175, 50)[0].tobytes()).hexdigest() for v in voices}
+        sounds = {_digest(synth.synthesise("three red birds", voice, 175, 50)[0]) for voice in voices}
     assert len(sounds) == len(voices)
 
 
@@ -222,6 +222,10 @@ def test_settings_reject_bad_values():
         small_settings(num_utterances=0)
     with pytest.raises(UserError, match="unknown data keys"):
         small_settings(colour="blue")
+
+
+def _digest(audio: np.ndarray) -> str:
+    return hashlib.sha256(audio.tobytes()).hexdigest()
 
 
 def _peak(path: Path, seconds: float) -> float:

@@ -119,7 +119,8 @@ class EspeakSynth:
         return 0
 
     def _initialise(self, lib) -> int:
-        rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(self.data_path).encode(), ESPEAK_INITIALIZE_DONT_EXIT)
+        path = str(self.data_path).encode()
+        rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, path, ESPEAK_INITIALIZE_DONT_EXIT)
         if rate <= 0:
             raise UserError(f"cannot initialise eSpeak NG with data {self.data_path} (error {rate})")
         lib.espeak_SetSynthCallback(self._callback)

@@ -32,10 +32,11 @@ def frequent_words(word_list_size: int) -> list[str]:
     return [w for w in wordfreq.top_n_list("en", word_list_size) if is_clean_word(w)]
 
 
-def make_sentences(words: list[str], count: int, words_per_utterance, seed: int) -> list[str]:
+def make_sentences(words: list[str], count: int, words_per_utterance, seed) -> list[str]:
     """`count` distinct sentences of [min, max] words drawn uniformly from `words`.
 
-    Deterministic for (words, count, words_per_utterance, seed).
+    `seed` is anything numpy.random.default_rng takes (an int or a tuple of ints); the
+    result is deterministic for (words, count, words_per_utterance, seed).
     """
     low, high = (int(n) for n in words_per_utterance)
     if not 1 <= low <= high:

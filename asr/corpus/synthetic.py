@@ -21,8 +21,12 @@ from asr.errors import AudioError, UserError
 
 # Accents are eSpeak language files (lang/gmw/); "en" is British English.
 ACCENTS = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
-# Variants are files in voices/!v: seven male, five female, three Klatt-synthesiser voices, two more female.
-VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2", "klatt3", "linda", "steph")
+# Variants are files in voices/!v: seven male, seven female, three Klatt-synthesiser voices.
+VARIANTS = (
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7",
+    "f1", "f2", "f3", "f4", "f5", "linda", "steph",
+    "klatt", "klatt2", "klatt3",
+)  # fmt: skip
 
 # Independent random streams, all derived from settings.seed: (seed, stream, index).
 SENTENCE_STREAM, VOICE_STREAM, UTTERANCE_STREAM = 0, 1, 2
@@ -104,7 +108,7 @@ def assign_voices(voices: list[str], settings: SyntheticSettings) -> dict[str, t
     """Split -> voices: disjoint sets, the held-out ones chosen by the seed."""
     held_out = settings.dev_voices + settings.test_voices
     if held_out >= len(voices):
-        raise UserError(f"data.dev_voices + data.test_voices must be < {len(voices)} (the voices available), got {held_out}")
+        raise UserError(f"data.dev_voices + data.test_voices must be < {len(voices)} (voices available), got {held_out}")
     order = np.random.default_rng((settings.seed, VOICE_STREAM, 0)).permutation(len(voices))
     shuffled = [voices[i] for i in order]
     test = shuffled[: settings.test_voices]

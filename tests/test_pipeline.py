@@ -1,0 +1,64 @@
+"""The real pipeline under real DVC in a temporary git repository, on a tiny configuration."""
+
+import json
+
+import pytest
+
+from tests.conftest import TINY, copy_repository, run_command
+
+pytestmark = pytest.mark.slow
+
+
+def ran_stages(output: str) -> list[str]:
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A tiny copy of the project after one `dvc repro`, committed."""
+    path = copy_repository(tmp_path_factory.mktemp("repo"), TINY)
+    result = run_command(["dvc", "repro"], cwd=path)
+    assert ran_stages(result.stdout) == ["prepare", "features", "labels", "train", "evaluate"]
+    run_command(["git", "add", "-A"], cwd=path)
+    run_command(["git", "commit", "-qm", "baseline"], cwd=path)
+    return path
+
+
+def test_repro_writes_metrics_predictions_and_plots(repo):
+    metrics = json.loads((repo / "eval/metrics.json").read_text())
+    assert {"test_cer", "test_wer", "test_loss", "dev_cer", "num_utterances", "rtf"} <= set(metrics)
+    assert (repo / "eval/predictions.csv").read_text().startswith("id,speaker,reference,hypothesis,cer")
+    assert sorted(p.name for p in (repo / "models/bundle").iterdir()) == [
+        "cmvn.json", "features.json", "model.json", "model.keras", "training.json", "vocab.json"]
+    assert (repo / "dvclive/plots/metrics/dev/cer.tsv").is_file()
+
+
+def test_second_repro_has_nothing_to_do(repo):
+    result = run_command(["dvc", "repro"], cwd=repo)
+    assert ran_stages(result.stdout) == []
+    assert "up to date" in result.stdout
+    assert "Data and pipelines are up to date" in run_command(["dvc", "status"], cwd=repo).stdout
+
+
+def test_metrics_show_lists_loss_and_cer(repo):
+    output = run_command(["dvc", "metrics", "show"], cwd=repo).stdout
+    for column in ("test_cer", "test_wer", "test_loss", "dev_cer", "eval/metrics.json", "dvclive/metrics.json"):
+        assert column in output
+
+
+def test_plots_show_renders_curves_and_posteriorgrams(repo, tmp_path):
+    run_command(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], cwd=repo)
+    html = (tmp_path / "plots" / "index.html").read_text()
+    for title in ("Training curves", "Dev CER per epoch", "CER per speaker", "CER against duration"):
+        assert title in html
+    assert html.count("<img") >= 2  # posteriorgram images
+
+
+def test_exp_run_with_new_units_reruns_only_train_and_evaluate(repo):
+    result = run_command(["dvc", "exp", "run", "-S", "model.units=6"], cwd=repo)
+    assert ran_stages(result.stdout) == ["train", "evaluate"]
+    assert "units: 6" in (repo / "params.yaml").read_text()
+    diff = run_command(["dvc", "metrics", "diff", "--all"], cwd=repo).stdout
+    assert "test_cer" in diff and "eval/metrics.json" in diff
+    params_diff = run_command(["dvc", "params", "diff"], cwd=repo).stdout
+    assert "model.units" in params_diff and "8" in params_diff and "6" in params_diff
