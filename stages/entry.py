@@ -32,6 +32,7 @@ def _report_errors(run):
 
 def stage_main(run) -> None:
     """Run `run(cfg)` with the config from `--params FILE` or from Hydra's command line."""
+    sys.stdout.reconfigure(line_buffering=True)  # epoch lines appear as they happen, even in a log file
     args = sys.argv[1:]
     if args[:1] == ["--params"]:
         if len(args) != 2:

@@ -70,7 +70,9 @@ def copy_repository(destination: Path, params_overrides=()) -> Path:
     config.write_text(OmegaConf.to_yaml(shrunk))
     with_conf = OmegaConf.create(run_command([sys.executable, "-c", _COMPOSE], cwd=destination).stdout)
     (destination / "params.yaml").write_text(OmegaConf.to_yaml(with_conf))
-    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny copy"]):
+    for command in (["git", "init", "-q"], ["git", "config", "user.name", "test"],
+                    ["git", "config", "user.email", "test@example.com"], ["git", "add", "-A"],
+                    ["git", "commit", "-qm", "tiny copy"]):
         subprocess.run(command, cwd=destination, check=True, env=git_env())
     return destination
 
@@ -93,3 +95,19 @@ def run_command(args, cwd, check=True, timeout=900):
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+@pytest.fixture(scope="session")
+def overfit_bundle(tiny_data, tmp_path_factory):
+    """A model trained until it knows the tiny training split by heart: real text to compare."""
+    from stages import train
+
+    cfg, root = tiny_data
+    cfg = cfg.copy()
+    out = tmp_path_factory.mktemp("overfit")
+    for key in ("model", "checkpoint", "live"):
+        cfg.paths[key] = str(out / key)
+    cfg.model.units, cfg.model.dropout = 48, 0.0
+    cfg.train.epochs, cfg.train.learning_rate, cfg.train.early_stopping_patience = 60, 0.01, 60
+    train.run(cfg)
+    return Path(cfg.paths.model), Path(cfg.paths.prepared)

@@ -1,0 +1,58 @@
+"""The `asr` command: transcribe audio files and evaluate a trained model on a manifest."""
+
+import argparse
+import os
+import sys
+
+DEFAULT_MODEL = "models/bundle"  # paths.model in conf/config.yaml: where `dvc repro` puts the bundle
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asr", description="Character-level speech recognition (BiGRU/LSTM + CTC).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add_model_options(sub):
+        sub.add_argument("--model", default=DEFAULT_MODEL, help=f"model bundle directory (default: {DEFAULT_MODEL})")
+        sub.add_argument("--decode", choices=("greedy", "beam"), default="greedy", help="CTC decoding strategy")
+        sub.add_argument("--beam-width", type=int, default=16, help="beams for --decode beam (default: 16)")
+        sub.add_argument("--chunk-seconds", type=float, default=30.0,
+                         help="longer recordings are split at pauses into pieces of at most this length")
+
+    transcribe = commands.add_parser("transcribe", help="print the text of audio files",
+                                     description="Transcribe files or directories (searched recursively).")
+    transcribe.add_argument("paths", nargs="+", metavar="PATH", help="audio files or directories")
+    transcribe.add_argument("--json", action="store_true",
+                            help="JSON lines: text, duration, seconds taken, character and word times")
+    transcribe.add_argument("--raw-rate", type=int, help="read files as headerless 16-bit mono PCM at this rate")
+    add_model_options(transcribe)
+
+    evaluate = commands.add_parser("evaluate", help="CER and WER on a manifest of audio and transcripts",
+                                   description="Evaluate on a CSV/TSV with path and text columns "
+                                               "(paths relative to the manifest).")
+    evaluate.add_argument("manifest", metavar="MANIFEST", help="CSV or TSV with path and text columns")
+    evaluate.add_argument("--output", default=None,
+                          help="per-utterance predictions CSV (default: <manifest>.predictions.csv)")
+    add_model_options(evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from asr.errors import UserError  # heavy imports after parsing, so --help is instant
+
+    try:
+        if args.command == "transcribe":
+            from asr.commands import run_transcribe
+
+            return run_transcribe(args)
+        from asr.commands import run_evaluate
+
+        return run_evaluate(args)
+    except UserError as exc:
+        print(f"asr: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

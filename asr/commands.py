@@ -1,0 +1,89 @@
+"""What `asr transcribe` and `asr evaluate` do, given parsed arguments."""
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from asr.atomic import write_csv
+from asr.bundle import load_bundle
+from asr.errors import AudioError, UserError
+from asr.metrics import character_error_rate, utterance_cer, word_error_rate
+from asr.text import apply_vocabulary, normalise_text
+from asr.transcribe import Transcriber, collect_audio_files
+
+
+def _transcriber(args, raw_rate=None) -> Transcriber:
+    if args.beam_width < 1:
+        raise UserError(f"--beam-width must be >= 1, got {args.beam_width}")
+    if args.chunk_seconds < 1:
+        raise UserError(f"--chunk-seconds must be >= 1, got {args.chunk_seconds}")
+    return Transcriber(load_bundle(args.model), args.decode, args.beam_width, args.chunk_seconds, raw_rate)
+
+
+def _each(files, transcriber):
+    """Yield (path, Transcript or None); bad files get one stderr line and are skipped."""
+    for path in tqdm(files, desc="transcribe", unit="file", disable=len(files) < 2, file=sys.stderr):
+        try:
+            yield path, transcriber.transcribe(path)
+        except AudioError as exc:
+            tqdm.write(f"asr: {path}: {exc}", file=sys.stderr)
+            yield path, None
+
+
+def run_transcribe(args) -> int:
+    files = collect_audio_files(args.paths)
+    if not files:
+        raise UserError(f"no audio files found in {', '.join(args.paths)}")
+    failed = 0
+    for _path, result in _each(files, _transcriber(args, args.raw_rate)):
+        if result is None:
+            failed += 1
+        elif args.json:
+            print(json.dumps(result.__dict__), flush=True)
+        else:
+            print(f"{result.path}\t{result.text}", flush=True)
+    return 1 if failed else 0
+
+
+def read_eval_manifest(manifest: Path, characters: str) -> pd.DataFrame:
+    """path/text table -> absolute paths and references normalised as the labels stage does."""
+    if not manifest.is_file():
+        raise UserError(f"{manifest}: manifest not found")
+    sep = "\t" if manifest.suffix.lower() == ".tsv" else ","
+    table = pd.read_csv(manifest, sep=sep, dtype=str, keep_default_na=False)
+    missing = {"path", "text"} - set(table.columns)
+    if missing:
+        raise UserError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
+    table["audio"] = [manifest.parent / p for p in table["path"]]
+    table["reference"] = [apply_vocabulary(normalise_text(t), characters, "drop_char")[0] for t in table["text"]]
+    return table
+
+
+def run_evaluate(args) -> int:
+    transcriber = _transcriber(args)
+    manifest = Path(args.manifest)
+    table = read_eval_manifest(manifest, transcriber.bundle.vocab.characters)
+    rows, failed = [], 0
+    results = dict(_each(list(table["audio"]), transcriber))
+    for row in table.itertuples():
+        result = results.get(row.audio)
+        if result is None:
+            failed += 1
+            continue
+        rows.append(dict(path=row.path, reference=row.reference, hypothesis=result.text,
+                         cer=round(utterance_cer(row.reference, result.text), 5), duration=result.duration,
+                         seconds=result.seconds))
+    if not rows:
+        raise UserError(f"{manifest}: no utterance could be transcribed")
+    predictions = pd.DataFrame(rows)
+    output = Path(args.output) if args.output else manifest.with_suffix(".predictions.csv")
+    write_csv(output, predictions)
+    cer = character_error_rate(predictions.reference, predictions.hypothesis)
+    wer = word_error_rate(predictions.reference, predictions.hypothesis)
+    rtf = predictions.seconds.sum() / max(predictions.duration.sum(), 1e-9)
+    print(f"CER {cer:.4f}  WER {wer:.4f}  utterances {len(rows)}  failed {failed}  RTF {rtf:.4f}")
+    print(f"predictions: {output}")
+    return 1 if failed else 0
