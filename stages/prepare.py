@@ -16,8 +16,7 @@ from stages.entry import stage_main
 def build_corpus(data, out_dir: Path):
     """Synthesise the default corpus or convert a real one; returns (manifest rows, rejections)."""
     if data.corpus == "synthetic":
-        settings = {key: value for key, value in data.items() if key != "corpus"}
-        return synthesise_corpus(out_dir, SyntheticSettings(**settings))
+        return synthesise_corpus(out_dir, SyntheticSettings.from_config(data))
     scan = read_corpus(data.corpus, Path(data.root))
     utterances = assign_splits(scan.utterances, data.dev_fraction, data.test_fraction, data.seed)
     rows, rejected = convert_utterances(utterances, out_dir, data.sample_rate)

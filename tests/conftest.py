@@ -41,6 +41,25 @@ def compose(overrides=(), root: Path | None = None):
     return cfg
 
 
+def stage_params(stage: str) -> list[str]:
+    """The `params:` keys dvc.yaml lists for a stage."""
+    return OmegaConf.load(REPO / "dvc.yaml").stages[stage].params
+
+
+def run_stage(module, cfg) -> None:
+    """Run a stage on a config holding ONLY the keys dvc.yaml lists for it.
+
+    The config is in struct mode, so a stage reading an unlisted key fails: this keeps
+    dvc.yaml's params lists exact (what it reads is what DVC watches).
+    """
+    stage = module.__name__.rsplit(".", 1)[1]
+    restricted = OmegaConf.create()
+    for key in stage_params(stage):
+        OmegaConf.update(restricted, key, OmegaConf.select(cfg, key), force_add=True)
+    OmegaConf.set_struct(restricted, True)
+    module.run(restricted)
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     """prepare + features + labels on the tiny synthetic corpus; returns (config, root)."""
@@ -49,7 +68,7 @@ def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     cfg = compose(TINY, root)
     for stage in (prepare, features, labels):
-        stage.run(cfg)
+        run_stage(stage, cfg)
     return cfg, root
 
 
@@ -109,5 +128,5 @@ def overfit_bundle(tiny_data, tmp_path_factory):
         cfg.paths[key] = str(out / key)
     cfg.model.units, cfg.model.dropout = 48, 0.0
     cfg.train.epochs, cfg.train.learning_rate, cfg.train.early_stopping_patience = 60, 0.01, 60
-    train.run(cfg)
+    run_stage(train, cfg)
     return Path(cfg.paths.model), Path(cfg.paths.prepared)

@@ -1,7 +1,6 @@
 """Corpus readers on tiny corpora built in each real layout, and audio conversion of their output."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -18,17 +18,17 @@ from asr.errors import UserError
 from asr.model import ModelSettings, build_model
 from asr.training import TrainSettings, make_train_step
 from stages import evaluate, train
-from tests.conftest import REPO, TINY
+from tests.conftest import REPO, TINY, run_stage
 
 pytestmark = pytest.mark.slow
 
 
 def test_train_and_evaluate_write_a_loadable_bundle_and_metrics(tiny_data):
     cfg, root = tiny_data
-    train.run(cfg)
+    run_stage(train, cfg)
     bundle = load_bundle(cfg.paths.model)  # safe_mode=True inside
     assert bundle.vocab.size == 29 and bundle.features.dim == 39
-    evaluate.run(cfg)
+    run_stage(evaluate, cfg)
     metrics = json.loads(open(f"{cfg.paths.eval}/metrics.json").read())
     assert {"test_cer", "test_wer", "test_loss", "dev_cer", "num_utterances", "rtf"} <= set(metrics)
     assert metrics["num_utterances"] == len(read_labels(f"{cfg.paths.labels}/test.csv"))
@@ -44,7 +44,7 @@ def test_saved_model_round_trips_with_safe_mode_and_identical_outputs(tiny_data)
     cfg, _ = tiny_data
     root_bundle = Path(cfg.paths.model)
     if not root_bundle.exists():
-        train.run(cfg)
+        run_stage(train, cfg)
     bundle = load_bundle(root_bundle)
     features = np.random.default_rng(0).normal(size=(2, 50, 39)).astype(np.float32)
     reloaded = keras.saving.load_model(root_bundle / "model.keras", safe_mode=True)
@@ -58,7 +58,7 @@ def test_same_seed_gives_the_same_metrics(tiny_data, tmp_path):
         run_cfg = cfg.copy()
         for key in ("model", "checkpoint", "live", "eval"):
             run_cfg.paths[key] = str(tmp_path / run_dir / key)
-        train.run(run_cfg)
+        run_stage(train, run_cfg)
         results.append(json.loads(open(f"{run_cfg.paths.live}/metrics.json").read()))
     # everything but the wall-clock figures (epoch_seconds, frames_per_second) must repeat exactly
     assert results[0]["dev"] == results[1]["dev"]

@@ -51,6 +51,19 @@ def is_inside(path: Path, root: Path) -> bool:
         return False
 
 
+def source_problem(source: Path, root: Path, text: str, duplicate: bool = False) -> str | None:
+    """Why a reader must reject an utterance (checked in this order), or None if it is usable."""
+    if not is_inside(source, root):
+        return "path outside dataset root"
+    if duplicate:
+        return "duplicate id"
+    if not source.is_file():
+        return "audio file not found"
+    if not text:
+        return "missing transcript"
+    return None
+
+
 def safe_id(text: str) -> str:
     """A file-name-safe utterance id."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)

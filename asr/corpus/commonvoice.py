@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, is_inside
+from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, source_problem
 from asr.errors import UserError
 
 REQUIRED_COLUMNS = ["client_id", "path", "sentence"]
@@ -39,14 +39,9 @@ def read_commonvoice(root: Path) -> CorpusScan:
             name = row.path.strip()
             name = name if Path(name).suffix else f"{name}.mp3"  # early releases omit .mp3
             utt_id, source, text = Path(name).stem, root / "clips" / name, row.sentence.strip()
-            if not is_inside(source, root):
-                scan.rejected.append(Rejection(utt_id, str(source), "path outside dataset root"))
-            elif utt_id in seen:
-                scan.rejected.append(Rejection(utt_id, str(source), "duplicate id"))
-            elif not source.is_file():
-                scan.rejected.append(Rejection(utt_id, str(source), "audio file not found"))
-            elif not text:
-                scan.rejected.append(Rejection(utt_id, str(source), "missing transcript"))
+            reason = source_problem(source, root, text, duplicate=utt_id in seen)
+            if reason:
+                scan.rejected.append(Rejection(utt_id, str(source), reason))
             else:
                 scan.utterances.append(SourceUtterance(utt_id, source, text, row.client_id.strip() or "unknown", split))
             seen.add(utt_id)

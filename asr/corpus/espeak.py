@@ -9,7 +9,6 @@ again (about 1 ms).
 
 import ctypes
 import os
-import shutil
 import tempfile
 import threading
 from contextlib import contextmanager

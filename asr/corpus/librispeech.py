@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, is_inside
+from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, source_problem
 from asr.errors import UserError
 
 
@@ -28,15 +28,11 @@ def _scan_chapter(chapter_dir: Path, root: Path, split: str | None, scan: Corpus
     speaker = chapter_dir.parent.name
     for utt_id in sorted(texts.keys() | audio.keys()):
         source = audio.get(utt_id, chapter_dir / f"{utt_id}.flac")
-        if not is_inside(source, root):
-            scan.rejected.append(Rejection(utt_id, str(source), "path outside dataset root"))
-        elif not source.is_file():
-            scan.rejected.append(Rejection(utt_id, str(source), "audio file not found"))
-        elif not texts.get(utt_id):
-            scan.rejected.append(Rejection(utt_id, str(source), "missing transcript"))
+        reason = source_problem(source, root, texts.get(utt_id, ""))
+        if reason:
+            scan.rejected.append(Rejection(utt_id, str(source), reason))
         else:
             scan.utterances.append(SourceUtterance(utt_id, source, texts[utt_id], speaker, split))
-
 
 def read_librispeech(root: Path) -> CorpusScan:
     """Find LibriSpeech utterances; subset folders named train*/dev*/test* give the split."""

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from asr.corpus.common import CorpusScan, Rejection, SourceUtterance, is_inside
+from asr.corpus.common import CorpusScan, Rejection, SourceUtterance, source_problem
 from asr.errors import UserError
 
 SPEAKER = "LJ"
@@ -34,14 +34,9 @@ def read_ljspeech(root: Path) -> CorpusScan:
         utt_id = row.id.strip()
         text = row.normalised.strip() or row.text.strip()
         source = root / "wavs" / f"{utt_id}.wav"
-        if not is_inside(source, root):
-            scan.rejected.append(Rejection(utt_id, str(source), "path outside dataset root"))
-        elif utt_id in seen:
-            scan.rejected.append(Rejection(utt_id, str(source), "duplicate id"))
-        elif not source.is_file():
-            scan.rejected.append(Rejection(utt_id, str(source), "audio file not found"))
-        elif not text:
-            scan.rejected.append(Rejection(utt_id, str(source), "missing transcript"))
+        reason = source_problem(source, root, text, duplicate=utt_id in seen)
+        if reason:
+            scan.rejected.append(Rejection(utt_id, str(source), reason))
         else:
             scan.utterances.append(SourceUtterance(utt_id, source, text, SPEAKER))
         seen.add(utt_id)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, is_inside
+from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, source_problem
 from asr.errors import UserError
 
 
@@ -42,15 +42,9 @@ def _unique(base: str, used: set[str]) -> str:
 
 def _problem(source: Path, root: Path, text: str, split: str) -> str | None:
     """Why a manifest row cannot be used, or None."""
-    if not is_inside(source, root):
-        return "path outside dataset root"
-    if not source.is_file():
-        return "audio file not found"
-    if not text:
-        return "missing transcript"
     if split and split.lower() not in SPLITS:
         return f"bad split '{split}' (expected train, dev or test)"
-    return None
+    return source_problem(source, root, text)
 
 
 def read_manifest_corpus(manifest: Path) -> CorpusScan:
