@@ -21,7 +21,7 @@ def ctc_loss(labels, log_probs, label_lengths, logit_lengths):
 
     labels: int (batch, max_label_len), padded with 0; log_probs: (batch, steps, classes);
     label_lengths / logit_lengths: (batch,) TRUE lengths, never the padded widths. An impossible
-    alignment (fewer steps than `alignment_steps_needed`) is not inf on the TensorFlow backend:
+    alignment (fewer steps than `asr.labels.steps_needed`) is not inf on the TensorFlow backend:
     tf.nn.ctc_loss_dense stands in log(1e-307) ~ -707 for log(0), so the loss is a finite ~707+.
     """
     return ops.ctc_loss(
@@ -42,12 +42,6 @@ def collapse_ctc_path(path: Sequence[int], blank: int = BLANK_INDEX) -> list[int
             collapsed.append(int(symbol))
         previous = symbol
     return collapsed
-
-
-def alignment_steps_needed(label_ids: Sequence[int]) -> int:
-    """Fewest time steps a CTC alignment of this label needs: one per symbol, plus a blank between repeats."""
-    repeats = sum(1 for a, b in zip(label_ids, label_ids[1:]) if a == b)
-    return len(label_ids) + repeats
 
 
 def _ctc_decode(log_probs, lengths, strategy: str, beam_width: int) -> list[list[int]]:

@@ -22,6 +22,7 @@ class ModelSettings:
     layers: int  # bidirectional layers
     dropout: float  # after each bidirectional layer, in [0, 1)
     subsample: int  # frames stacked per time step
+    input_noise: float = 0.0  # std of Gaussian noise added to normalised features while training
 
     def validate(self) -> "ModelSettings":
         """Raise UserError naming the first bad `model.*` key; return self when all are valid."""
@@ -35,6 +36,8 @@ class ModelSettings:
             raise UserError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.subsample < 1:
             raise UserError(f"model.subsample must be >= 1, got {self.subsample}")
+        if self.input_noise < 0:
+            raise UserError(f"model.input_noise must be >= 0, got {self.input_noise}")
         return self
 
 
@@ -94,6 +97,9 @@ def build_model(num_features: int, num_classes: int, settings: ModelSettings) ->
     features = keras.Input(shape=(None, num_features), name="features")  # (batch, frames, 39)
     # Padded frames are exactly zero; a real mean/variance-normalised frame never is.
     x = keras.layers.Masking(mask_value=0.0, name="padding_mask")(features)
+    if settings.input_noise > 0:
+        # Training only (identity at inference): voices and sentences unseen in training generalise better.
+        x = keras.layers.GaussianNoise(settings.input_noise, name="input_noise")(x)
     if settings.subsample > 1:
         # (batch, ceil(frames / s), 39 * s); the mask follows
         x = FrameStacking(settings.subsample, name="frame_stacking")(x)

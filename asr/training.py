@@ -2,9 +2,11 @@
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 from tqdm import tqdm
 
@@ -107,6 +109,7 @@ def fit(model, train_dataset, dev_dataset, dev_references: dict, vocab, settings
                      since_lr_change=0, learning_rate=settings.learning_rate, seconds=0.0, skipped=[], stopped=None)
     else:
         log(f"train: resuming after epoch {state['epoch']} (best dev CER {state['best_cer']:.4f})")
+        rewind_live(live, state["epoch"])
     optimizer.learning_rate = state["learning_rate"]
     train_step = make_train_step(model, optimizer, subsample, settings.clipnorm)
     forward = make_forward(model)
@@ -150,6 +153,18 @@ def fit(model, train_dataset, dev_dataset, dev_references: dict, vocab, settings
     state["finished"] = True
     save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
     return best_model, state
+
+
+def rewind_live(live, completed_epochs: int) -> None:
+    """Make dvclive continue at step == completed epochs, dropping rows of an epoch the kill cut short.
+
+    (dvclive's own resume starts at the last logged step + 1, except after step 0, and knows
+    nothing of our checkpoint.)
+    """
+    for tsv in Path(live.plots_dir, "metrics").rglob("*.tsv"):
+        rows = pd.read_csv(tsv, sep="\t")
+        rows[rows["step"] < completed_epochs].to_csv(tsv, sep="\t", index=False)
+    live.step = completed_epochs
 
 
 def can_resume(checkpoint_dir, fingerprint: str) -> bool:

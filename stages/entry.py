@@ -13,10 +13,38 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 import hydra  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from omegaconf.errors import OmegaConfBaseException  # noqa: E402
 
 from asr.errors import UserError  # noqa: E402
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def sweep_job_dir() -> Path | None:
+    """This job's own directory under a Hydra multirun sweep, or None in a single run or under DVC."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def rebase_paths(cfg: DictConfig, keys, directory: Path) -> DictConfig:
+    """A copy of cfg whose paths.<key> outputs live under `directory` (a sweep job never touches the workspace's)."""
+    cfg = cfg.copy()
+    for key in keys:
+        cfg.paths[key] = str(directory / Path(cfg.paths[key]).name)
+    return cfg
+
+
+def write_job_record(job_dir: Path, results: dict) -> None:
+    """job.json in a sweep job's directory: its overrides and results, for the sweep summary."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from asr.atomic import write_json
+
+    write_json(job_dir / "job.json", {"overrides": " ".join(HydraConfig.get().overrides.task), **results})
 
 
 def _report_errors(run):
@@ -25,6 +53,9 @@ def _report_errors(run):
             return run(cfg)
         except UserError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            sys.exit(1)
+        except OmegaConfBaseException as exc:  # a missing (???) or unknown config key
+            print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
             sys.exit(1)
 
     return wrapped

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from stages.entry import stage_main
+from stages.entry import rebase_paths, stage_main, sweep_job_dir, write_job_record
 
 
 def decode_split(bundle, cfg, split: str, posteriorgram_ids=frozenset()):
@@ -24,7 +24,8 @@ def decode_split(bundle, cfg, split: str, posteriorgram_ids=frozenset()):
     return predictions
 
 
-def run(cfg) -> None:
+def evaluate(cfg) -> dict:
+    """Decode test and dev with the bundle; write metrics, predictions and plots; return the metrics."""
     import numpy as np
 
     from asr.atomic import atomic_dir, write_csv, write_json
@@ -71,6 +72,18 @@ def run(cfg) -> None:
     write_json(out / "metrics.json", metrics)
     print(f"evaluate: test CER {metrics['test_cer']:.4f}, WER {metrics['test_wer']:.4f}, loss {metrics['test_loss']}, "
           f"dev CER {metrics['dev_cer']}, {len(test)} utterances, RTF {metrics['rtf']:.4f} ({cfg.decode.strategy})")
+    return metrics
+
+
+def run(cfg):
+    """Evaluate; in a Hydra multirun job, into the job's own directory, returning dev CER."""
+    job_dir = sweep_job_dir()
+    if job_dir is None:
+        evaluate(cfg)
+        return None
+    metrics = evaluate(rebase_paths(cfg, ("eval",), job_dir))
+    write_job_record(job_dir, {k: metrics[k] for k in ("dev_cer", "test_cer", "test_wer", "rtf")})
+    return metrics["dev_cer"]
 
 
 if __name__ == "__main__":

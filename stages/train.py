@@ -4,7 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from stages.entry import stage_main
+from stages.entry import rebase_paths, stage_main, sweep_job_dir, write_job_record
 
 
 def fingerprint(cfg, paths) -> str:
@@ -15,7 +15,8 @@ def fingerprint(cfg, paths) -> str:
     return digest.hexdigest()[:16]
 
 
-def run(cfg) -> None:
+def train(cfg) -> dict:
+    """Train on cfg's features and labels; write the bundle, checkpoint and dvclive logs; return a summary."""
     # TensorFlow is imported here, not at module level, so `--help` and config errors stay fast.
     import keras
     import tensorflow as tf
@@ -70,6 +71,24 @@ def run(cfg) -> None:
     print(f"train: best dev CER {state['best_cer']:.4f} at epoch {state['best_epoch']} of {state['epoch']} "
           f"({summary['stopped']}), {summary['train_minutes']} min, {summary['parameters']} parameters "
           f"-> {cfg.paths.model}")
+    return summary
+
+
+def run(cfg):
+    """Under DVC or a single Hydra run: train. In a Hydra multirun job: train, evaluate, record, return dev CER."""
+    job_dir = sweep_job_dir()
+    if job_dir is None:
+        train(cfg)
+        return None
+    from stages import evaluate
+
+    cfg = rebase_paths(cfg, ("model", "checkpoint", "live", "eval"), job_dir)
+    summary = train(cfg)
+    metrics = evaluate.evaluate(cfg)
+    write_job_record(job_dir, dict(dev_cer=metrics["dev_cer"], test_cer=metrics["test_cer"],
+                                   test_wer=metrics["test_wer"], train_minutes=summary["train_minutes"],
+                                   best_epoch=summary["best_epoch"]))
+    return metrics["dev_cer"]  # the objective for sweepers such as Optuna
 
 
 if __name__ == "__main__":

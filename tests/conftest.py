@@ -130,3 +130,27 @@ def overfit_bundle(tiny_data, tmp_path_factory):
     cfg.train.epochs, cfg.train.learning_rate, cfg.train.early_stopping_patience = 60, 0.01, 60
     run_stage(train, cfg)
     return Path(cfg.paths.model), Path(cfg.paths.prepared)
+
+
+def ran_stages(output: str) -> list[str]:
+    """Stage names in the order `dvc repro` / `dvc exp run` printed "Running stage '...'"."""
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
+
+
+@pytest.fixture(scope="session")
+def baseline_repo(tmp_path_factory):
+    """A tiny copy of the project after one `dvc repro`, committed with its dvc.lock."""
+    path = copy_repository(tmp_path_factory.mktemp("baseline"), TINY)
+    result = run_command(["dvc", "repro"], cwd=path)
+    assert ran_stages(result.stdout) == ["prepare", "features", "labels", "train", "evaluate"]
+    run_command(["git", "add", "-A"], cwd=path)
+    run_command(["git", "commit", "-qm", "baseline"], cwd=path)
+    return path
+
+
+@pytest.fixture
+def repo(baseline_repo, tmp_path):
+    """A private copy of the baseline repository (git history, DVC cache and outputs included)."""
+    destination = tmp_path / "repo"
+    shutil.copytree(baseline_repo, destination, symlinks=True)
+    return destination

@@ -11,7 +11,6 @@ import pytest
 from keras import ops
 
 from asr.ctc import (
-    alignment_steps_needed,
     beam_decode,
     collapse_ctc_path,
     ctc_loss,
@@ -19,6 +18,7 @@ from asr.ctc import (
     greedy_decode,
 )
 from asr.errors import UserError
+from asr.labels import steps_needed
 from asr.vocab import Vocabulary
 
 # Two steps, per-step probabilities over [blank, a, b].
@@ -152,12 +152,12 @@ def test_decode_dispatches_and_names_unknown_strategies():
     [("hello", 6), ("", 0), ("a", 1), ("abc", 3), ("aaa", 5), ("aab", 4)],
 )
 def test_alignment_steps_needed(text, steps):
-    assert alignment_steps_needed(Vocabulary.from_characters("abcehlo").encode(text)) == steps
+    assert steps_needed(Vocabulary.from_characters("abcehlo").encode(text)) == steps
 
 
 def test_alignment_steps_needed_is_the_boundary_ctc_sees():
     # "aa" needs 3 steps: possible (small loss) with 3, impossible (~707) with 2
     probs = np.full((1, 3, 3), 1 / 3)
-    needed = alignment_steps_needed([1, 1])
+    needed = steps_needed([1, 1])
     assert loss_of([[1, 1]], probs, [2], [needed]) == pytest.approx([3 * math.log(3)], abs=1e-5)
     assert loss_of([[1, 1]], probs, [2], [needed - 1])[0] > 700

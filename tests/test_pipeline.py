@@ -4,24 +4,9 @@ import json
 
 import pytest
 
-from tests.conftest import TINY, copy_repository, run_command
+from tests.conftest import ran_stages, run_command
 
 pytestmark = pytest.mark.slow
-
-
-def ran_stages(output: str) -> list[str]:
-    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    """A tiny copy of the project after one `dvc repro`, committed."""
-    path = copy_repository(tmp_path_factory.mktemp("repo"), TINY)
-    result = run_command(["dvc", "repro"], cwd=path)
-    assert ran_stages(result.stdout) == ["prepare", "features", "labels", "train", "evaluate"]
-    run_command(["git", "add", "-A"], cwd=path)
-    run_command(["git", "commit", "-qm", "baseline"], cwd=path)
-    return path
 
 
 def test_repro_writes_metrics_predictions_and_plots(repo):

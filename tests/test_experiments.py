@@ -1,0 +1,108 @@
+"""Experiments as users run them: dvc exp run -S, exp show/apply, queued sweeps, Hydra multirun, remotes."""
+
+import hashlib
+import json
+import shutil
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ran_stages, run_command
+
+pytestmark = pytest.mark.slow
+
+
+def exp_table(repo) -> pd.DataFrame:
+    """`dvc exp show --csv`: one row per commit/experiment with params and metrics columns."""
+    from io import StringIO
+
+    output = run_command(["dvc", "exp", "show", "--csv"], cwd=repo).stdout
+    return pd.read_csv(StringIO(output))
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_exp_run_with_a_config_group_option(repo):
+    result = run_command(["dvc", "exp", "run", "-S", "model=bilstm"], cwd=repo)
+    assert ran_stages(result.stdout) == ["train", "evaluate"]
+    assert "cell: lstm" in (repo / "params.yaml").read_text()
+    assert "lstm" in (repo / "models/bundle/model.json").read_text()
+
+
+def test_exp_show_and_apply(repo):
+    run_command(["dvc", "exp", "run", "-n", "units6", "-S", "model.units=6"], cwd=repo)
+    table = exp_table(repo)
+    assert {"model.units", "test_cer", "dev_cer", "train.epochs"} <= set(table.columns)
+    row = table[table["Experiment"] == "units6"]
+    assert len(row) == 1 and int(row["model.units"].iloc[0]) == 6
+    experiment_metrics = (repo / "eval/metrics.json").read_text()
+    run_command(["git", "checkout", "--", "."], cwd=repo)  # back to the baseline's workspace
+    run_command(["dvc", "checkout", "-f"], cwd=repo)
+    assert "units: 8" in (repo / "params.yaml").read_text()
+    run_command(["dvc", "exp", "apply", "units6"], cwd=repo)
+    assert "units: 6" in (repo / "params.yaml").read_text()
+    assert (repo / "eval/metrics.json").read_text() == experiment_metrics
+
+
+def test_queued_sweep_runs_three_experiments(repo):
+    result = run_command(["dvc", "exp", "run", "--queue", "-S", "model.units=4,6,10"], cwd=repo)
+    assert result.stdout.count("Queued experiment") == 3
+    run_command(["dvc", "queue", "start", "-j", "2"], cwd=repo)
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        status = run_command(["dvc", "queue", "status"], cwd=repo).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(3)
+    assert status.count("Success") == 3, status
+    table = exp_table(repo)
+    experiments = table[table["Experiment"].notna() & (table["rev"] != "workspace")]
+    finished = experiments[experiments["model.units"].isin([4, 6, 10])]
+    assert sorted(finished["model.units"].astype(int)) == [4, 6, 10]
+    assert finished["test_cer"].notna().all()
+
+
+def test_hydra_multirun_trains_and_evaluates_each_job_in_its_own_directory(repo):
+    before = {p: digest(p) for p in (repo / "models/bundle/model.keras", repo / "eval/metrics.json")}
+    result = run_command([sys.executable, "-m", "stages.train", "-m", "model.units=4,6",
+                          "hydra.sweep.dir=multirun/sweep"], cwd=repo)
+    sweep = repo / "multirun/sweep"
+    for job in ("0", "1"):
+        assert (sweep / job / "bundle" / "model.keras").is_file()
+        metrics = json.loads((sweep / job / "eval" / "metrics.json").read_text())
+        assert "test_cer" in metrics
+    summary = pd.read_csv(sweep / "summary.csv")
+    assert sorted(summary["overrides"]) == ["model.units=4", "model.units=6"]
+    assert summary["dev_cer"].is_monotonic_increasing  # best first
+    assert {"dev_cer", "test_cer", "train_minutes"} <= set(summary.columns)
+    assert "sweep summary (2 jobs, best first)" in result.stdout
+    assert {p: digest(p) for p in before} == before  # the workspace's DVC outputs are untouched
+    assert not (repo / "outputs").exists() and not (repo / ".hydra").exists()
+
+
+def test_bad_overrides_fail_before_any_work(repo):
+    for override, message in [("model.unitz=3", "unitz"), ("model=nope", "nope")]:
+        result = run_command(["dvc", "exp", "run", "-S", override], cwd=repo, check=False)
+        assert result.returncode != 0 and message in result.stderr + result.stdout
+        assert ran_stages(result.stdout) == []
+    result = run_command(["dvc", "exp", "run", "-S", "model.units=0"], cwd=repo, check=False)
+    assert result.returncode != 0
+    assert "model.units must be > 0, got 0" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_push_delete_pull_round_trip(repo, tmp_path):
+    remote = tmp_path / "remote"
+    run_command(["dvc", "remote", "add", "-d", "local", str(remote)], cwd=repo)
+    run_command(["dvc", "push"], cwd=repo)
+    shutil.rmtree(repo / ".dvc" / "cache")
+    for output in ("data", "models/bundle"):
+        shutil.rmtree(repo / output)
+    assert "deleted" in run_command(["dvc", "status"], cwd=repo).stdout
+    run_command(["dvc", "pull"], cwd=repo)
+    assert "Data and pipelines are up to date" in run_command(["dvc", "status"], cwd=repo).stdout
+    assert (repo / "models/bundle/model.keras").is_file()
