@@ -106,3 +106,15 @@ def test_push_delete_pull_round_trip(repo, tmp_path):
     run_command(["dvc", "pull"], cwd=repo)
     assert "Data and pipelines are up to date" in run_command(["dvc", "status"], cwd=repo).stdout
     assert (repo / "models/bundle/model.keras").is_file()
+
+
+def test_optuna_sweep_minimises_dev_cer(repo):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason='needs pip install -e ".[sweep]"')
+    result = run_command([sys.executable, "-m", "stages.train", "-m", "hydra/sweeper=asr_optuna",
+                          "hydra.sweeper.n_trials=2", "hydra.sweeper.params={model.units: choice(4, 6)}",
+                          "hydra.sweep.dir=multirun/optuna"], cwd=repo)
+    summary = pd.read_csv(repo / "multirun/optuna/summary.csv")
+    assert len(summary) == 2 and summary["dev_cer"].is_monotonic_increasing
+    results = (repo / "multirun/optuna/optimization_results.yaml").read_text()
+    assert f"best_value: {summary['dev_cer'].iloc[0]}" in results
+    assert "sweep summary (2 jobs, best first)" in result.stdout
