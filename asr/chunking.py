@@ -51,3 +51,35 @@ def chunk_array(audio: np.ndarray, rate: int, max_seconds: float, search_seconds
         yield start / rate, audio[start : start + cut]
         start += cut
     yield start / rate, audio[start:]
+
+
+def split_at_pauses(audio: np.ndarray, rate: int, min_pause: float = 0.3, keep: float = 0.1,
+                    floor_db: float = 40.0):
+    """Yield (offset_seconds, segment) for each stretch of sound, dropping pauses of at least `min_pause`.
+
+    A pause is a run of 20 ms frames more than `floor_db` below the loudest frame; `keep` seconds
+    of it stay on each side of the sound. A long recording then reaches the model as
+    utterance-sized pieces with short margins, like the ones it was trained on.
+    """
+    window = max(1, int(0.02 * rate))
+    frames = len(audio) // window
+    if frames < 2:
+        yield 0.0, audio
+        return
+    power = np.square(audio[: frames * window].reshape(frames, window)).mean(axis=1)
+    quiet = np.append(power < power.max() * 10 ** (-floor_db / 10), False)
+    need, margin = int(np.ceil(min_pause / 0.02)), int(keep * rate)
+    start, run_start = 0, None
+    for k, is_quiet in enumerate(quiet):
+        if is_quiet and run_start is None:
+            run_start = k
+        elif not is_quiet and run_start is not None:
+            if k - run_start >= need:
+                pause_start, pause_end = run_start * window, min(k * window, len(audio))
+                if pause_start > start:  # there was sound before this pause
+                    end = min(pause_start + margin, pause_end)
+                    yield start / rate, audio[start:end]
+                start = max(pause_end - margin, pause_start) if k < frames else len(audio)
+            run_start = None
+    if start < len(audio):
+        yield start / rate, audio[start:]

@@ -11,7 +11,7 @@ import tensorflow as tf
 from asr.alignment import ctc_align, word_timings
 from asr.audio import SILENCE_PEAK, load_audio, load_raw_pcm
 from asr.bundle import Bundle
-from asr.chunking import chunk_array, stream_chunks
+from asr.chunking import chunk_array, split_at_pauses, stream_chunks
 from asr.ctc import decode
 from asr.errors import AudioError
 from asr.features import compute_features
@@ -57,16 +57,34 @@ class Transcriber:
         if self.raw_rate is not None or path.suffix.lower() in (".raw", ".pcm"):
             if self.raw_rate is None:
                 raise AudioError("headerless PCM needs --raw-rate")
-            yield from chunk_array(load_raw_pcm(path, self.raw_rate, self.rate), self.rate, self.chunk_seconds)
+            audio = load_raw_pcm(path, self.raw_rate, self.rate)
+            if len(audio) <= self.chunk_seconds * self.rate:
+                yield 0.0, audio
+                return
+            for offset, piece in chunk_array(audio, self.rate, self.chunk_seconds):
+                for inner, segment in split_at_pauses(piece, self.rate):
+                    yield offset + inner, segment
             return
         try:
             duration = sf.info(str(path)).duration if path.is_file() else 0.0
         except Exception:  # unreadable: load_audio below gives the reason
             duration = 0.0
         if duration <= self.chunk_seconds:
-            yield 0.0, load_audio(path, self.rate)
-        else:
-            yield from stream_chunks(path, self.rate, self.chunk_seconds)
+            yield 0.0, load_audio(path, self.rate)  # exactly as `prepare` converts training audio
+            return
+        # Long recording: bounded pieces read block by block, each cut again at its pauses.
+        for offset, piece in stream_chunks(path, self.rate, self.chunk_seconds):
+            for inner, segment in split_at_pauses(piece, self.rate):
+                yield offset + inner, segment
+
+    def duration(self, path: Path, heard_until: float) -> float:
+        """Seconds of audio in the file (pauses dropped by the chunker included)."""
+        if self.raw_rate is not None:
+            return path.stat().st_size / 2 / self.raw_rate
+        try:
+            return sf.info(str(path)).duration
+        except Exception:  # read fine through another route: the heard length is the best we know
+            return heard_until
 
     def transcribe_piece(self, audio: np.ndarray, offset: float):
         """(samples,) audio -> (text, chars, words) with times offset into the file."""
@@ -80,9 +98,9 @@ class Transcriber:
     def transcribe(self, path) -> Transcript:
         """Transcribe one file; raises AudioError (with the reason) for unusable input."""
         path, start = Path(path), time.perf_counter()
-        texts, chars, words, samples, heard = [], [], [], 0, False
+        texts, chars, words, end, heard = [], [], [], 0.0, False
         for offset, audio in self.pieces(path):
-            samples += len(audio)
+            end = max(end, offset + len(audio) / self.rate)
             if len(audio) == 0 or np.max(np.abs(audio)) < SILENCE_PEAK:
                 continue  # a pause between speech: nothing to say
             heard = True
@@ -92,6 +110,6 @@ class Transcriber:
                 chars += piece_chars
                 words += piece_words
         if not heard:
-            raise AudioError("empty audio (0 samples)" if samples == 0 else "silent audio (no sample above -80 dBFS)")
-        return Transcript(str(path), " ".join(texts), round(samples / self.rate, 3),
+            raise AudioError("empty audio (0 samples)" if end == 0 else "silent audio (no sample above -80 dBFS)")
+        return Transcript(str(path), " ".join(texts), round(self.duration(path, end), 3),
                           round(time.perf_counter() - start, 4), chars, words)

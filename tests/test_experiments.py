@@ -111,7 +111,7 @@ def test_push_delete_pull_round_trip(repo, tmp_path):
 def test_optuna_sweep_minimises_dev_cer(repo):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason='needs pip install -e ".[sweep]"')
     result = run_command([sys.executable, "-m", "stages.train", "-m", "hydra/sweeper=asr_optuna",
-                          "hydra.sweeper.n_trials=2", "hydra.sweeper.params={model.units: choice(4, 6)}",
+                          "hydra.sweeper.n_trials=2", "model.units=choice(4,6)", "model.layers=1",
                           "hydra.sweep.dir=multirun/optuna"], cwd=repo)
     summary = pd.read_csv(repo / "multirun/optuna/summary.csv")
     assert len(summary) == 2 and summary["dev_cer"].is_monotonic_increasing

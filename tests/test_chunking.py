@@ -1,0 +1,65 @@
+"""Cutting long recordings: at pauses, at the quietest point, block by block with flat memory."""
+
+import tracemalloc
+
+import numpy as np
+import soundfile as sf
+
+from asr.chunking import chunk_array, quietest_cut, split_at_pauses, stream_chunks
+
+
+def test_split_at_pauses_keeps_short_margins_and_drops_the_rest():
+    rate = 1000  # 20 ms frames of 20 samples
+    audio = np.concatenate([np.zeros(500), np.ones(300), np.zeros(700), 0.5 * np.ones(200), np.zeros(100)])
+    segments = list(split_at_pauses(audio.astype(np.float32), rate, min_pause=0.3, keep=0.1))
+    # sound 500-800 with 100 samples each side; the 700-sample pause is dropped but for 100 + 100;
+    # the trailing 100 zeros are shorter than a pause and stay
+    assert [(offset, len(seg)) for offset, seg in segments] == [(0.4, 500), (1.4, 400)]
+    assert segments[0][1][100:400].min() == 1.0 and segments[1][1][100:300].min() == 0.5
+
+
+def test_short_pauses_do_not_split():
+    audio = np.concatenate([np.ones(300), np.zeros(200), np.ones(300)]).astype(np.float32)
+    assert [len(s) for _, s in split_at_pauses(audio, 1000, min_pause=0.3)] == [800]
+
+
+def test_quietest_cut_finds_the_pause():
+    rate = 1000
+    audio = np.ones(1000, np.float32)
+    audio[600:640] = 0.0
+    cut = quietest_cut(audio, rate, search_from=500)
+    assert 600 <= cut < 640
+
+
+def test_chunk_array_pieces_cover_the_audio_exactly_once():
+    rate = 100
+    audio = np.random.default_rng(0).normal(size=2500).astype(np.float32)
+    pieces = list(chunk_array(audio, rate, max_seconds=4, search_seconds=1))
+    assert all(len(p) <= 400 for _, p in pieces)
+    np.testing.assert_array_equal(np.concatenate([p for _, p in pieces]), audio)
+    assert [round(o * rate) for o, _ in pieces] == list(np.cumsum([0] + [len(p) for _, p in pieces[:-1]]))
+
+
+def peak_memory_of_streaming(path, rate):
+    tracemalloc.start()
+    total, largest = 0, 0
+    for _offset, piece in stream_chunks(path, rate, max_seconds=10):
+        total += len(piece)
+        largest = max(largest, len(piece))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return total, largest, peak
+
+
+def test_stream_chunks_reads_block_by_block_with_flat_memory(tmp_path):
+    rate = 16000
+    rng = np.random.default_rng(0)
+    peaks = {}
+    for seconds in (120, 480):
+        audio = (0.1 * rng.standard_normal(seconds * rate)).astype(np.float32)
+        sf.write(tmp_path / f"{seconds}.wav", audio, rate, subtype="PCM_16")
+        total, largest, peaks[seconds] = peak_memory_of_streaming(tmp_path / f"{seconds}.wav", rate)
+        assert total == len(audio) and largest <= 10 * rate
+    # four times the audio, about the same memory (loading whole would take 7.7 MB vs 30.7 MB)
+    assert peaks[480] < 1.2 * peaks[120], peaks
+    assert peaks[480] < 480 * rate * 4 / 5, peaks
