@@ -7,16 +7,16 @@ import pandas as pd
 from stages.entry import rebase_paths, stage_main, sweep_job_dir, write_job_record
 
 
-def decode_split(bundle, cfg, split: str, posteriorgram_ids=frozenset()):
+def decode_split(bundle, forward, cfg, split: str, posteriorgram_ids=frozenset()):
     """Per-utterance predictions for one split, as a frame joined with its labels."""
     from asr.data import make_dataset, read_labels
-    from asr.evaluation import make_forward, predict_dataset
+    from asr.evaluation import predict_dataset
     from asr.metrics import utterance_cer
     from asr.training import filter_alignable
 
     labels, _ = filter_alignable(read_labels(Path(cfg.paths.labels) / f"{split}.csv"), bundle.model_settings.subsample)
     dataset = make_dataset(cfg.paths.features, split, labels, bundle.normaliser, 32, False, 0, bundle.features.dim)
-    rows = list(predict_dataset(make_forward(bundle.model), dataset, bundle.vocab, bundle.model_settings.subsample,
+    rows = list(predict_dataset(forward, dataset, bundle.vocab, bundle.model_settings.subsample,
                                 cfg.decode.strategy, cfg.decode.beam_width, set(posteriorgram_ids)))
     predictions = labels[["id", "speaker", "duration", "text"]].rename(columns={"text": "reference"})
     predictions = predictions.merge(pd.DataFrame(rows), on="id")
@@ -30,6 +30,7 @@ def evaluate(cfg) -> dict:
 
     from asr.atomic import atomic_dir, write_csv, write_json
     from asr.bundle import load_bundle
+    from asr.evaluation import make_forward
     from asr.errors import UserError
     from asr.metrics import character_error_rate, word_error_rate
     from asr.plots import save_posteriorgram
@@ -41,8 +42,9 @@ def evaluate(cfg) -> dict:
     test_ids = pd.read_csv(Path(cfg.paths.labels) / "test.csv", dtype={"id": str})["id"]
     shown = set(test_ids.iloc[:: max(1, len(test_ids) // max(1, cfg.decode.num_posteriorgrams))]
                 [: cfg.decode.num_posteriorgrams])
-    test = decode_split(bundle, cfg, "test", shown)
-    dev = decode_split(bundle, cfg, "dev")
+    forward = make_forward(bundle.model)  # one compiled graph for both splits
+    test = decode_split(bundle, forward, cfg, "test", shown)
+    dev = decode_split(bundle, forward, cfg, "dev")
     if test.empty:
         raise UserError("no test utterances to evaluate")
 

@@ -14,7 +14,9 @@ def sweep_summary(sweep_dir) -> pd.DataFrame:
     rows = [json.loads(p.read_text()) for p in sorted(Path(sweep_dir).glob("*/job.json"))]
     if not rows:
         return pd.DataFrame()
-    return pd.DataFrame(rows).sort_values("dev_cer", kind="stable").reset_index(drop=True)
+    table = pd.DataFrame(rows).sort_values("dev_cer", kind="stable").reset_index(drop=True)
+    first = [c for c in ("overrides", "dev_cer", "test_cer", "test_wer", "train_minutes") if c in table]
+    return table[first + [c for c in table.columns if c not in first]]
 
 
 class SweepSummary(Callback):
