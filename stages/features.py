@@ -8,10 +8,13 @@ from asr.atomic import atomic_dir
 from asr.corpus.common import SPLITS
 from asr.extract import extract_corpus
 from asr.features import FeatureSettings
-from stages.entry import stage_main
+from stages.entry import rebase_paths, stage_main, sweep_job_dir
 
 
 def run(cfg) -> None:
+    job_dir = sweep_job_dir()
+    if job_dir is not None:  # a Hydra multirun job writes into its own directory, not the workspace
+        cfg = rebase_paths(cfg, ("features",), job_dir)
     f = cfg.features
     settings = FeatureSettings(
         sample_rate=cfg.data.sample_rate, num_cep=f.num_cep, num_filters=f.num_filters,

@@ -11,10 +11,13 @@ from asr.errors import UserError
 from asr.labels import DROPPED_COLUMNS, OOV_POLICIES, label_split
 from asr.shards import read_index
 from asr.vocab import Vocabulary
-from stages.entry import stage_main
+from stages.entry import rebase_paths, stage_main, sweep_job_dir
 
 
 def run(cfg) -> None:
+    job_dir = sweep_job_dir()
+    if job_dir is not None:  # a Hydra multirun job writes into its own directory, not the workspace
+        cfg = rebase_paths(cfg, ("labels",), job_dir)
     if cfg.labels.oov not in OOV_POLICIES:
         raise UserError(f"labels.oov must be one of {', '.join(OOV_POLICIES)}, got {cfg.labels.oov!r}")
     vocab = Vocabulary.from_characters(cfg.labels.characters)

@@ -10,7 +10,7 @@ from asr.corpus.readers import read_corpus
 from asr.corpus.splits import assign_splits
 from asr.corpus.synthetic import SyntheticSettings, synthesise_corpus
 from asr.errors import UserError
-from stages.entry import stage_main
+from stages.entry import rebase_paths, stage_main, sweep_job_dir
 
 
 def build_corpus(data, out_dir: Path):
@@ -24,6 +24,9 @@ def build_corpus(data, out_dir: Path):
 
 
 def run(cfg) -> None:
+    job_dir = sweep_job_dir()
+    if job_dir is not None:  # a Hydra multirun job writes into its own directory, not the workspace
+        cfg = rebase_paths(cfg, ("prepared",), job_dir)
     out_dir = Path(cfg.paths.prepared)
     with atomic_dir(out_dir) as tmp:
         rows, rejected = build_corpus(cfg.data, tmp)

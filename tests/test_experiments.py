@@ -118,3 +118,12 @@ def test_optuna_sweep_minimises_dev_cer(repo):
     results = (repo / "multirun/optuna/optimization_results.yaml").read_text()
     assert f"best_value: {summary['dev_cer'].iloc[0]}" in results
     assert "sweep summary (2 jobs, best first)" in result.stdout
+
+
+def test_multirun_of_a_data_stage_writes_only_into_its_job_directories(repo):
+    before = digest(repo / "data/prepared/train.csv")
+    run_command([sys.executable, "-m", "stages.prepare", "-m", "data.seed=1,2", "data.num_utterances=20",
+                 "hydra.sweep.dir=multirun/data"], cwd=repo)
+    seeds = [pd.read_csv(repo / f"multirun/data/{job}/prepared/train.csv")["text"].tolist() for job in ("0", "1")]
+    assert seeds[0] and seeds[1] and seeds[0] != seeds[1]  # two different corpora, one per job
+    assert digest(repo / "data/prepared/train.csv") == before
