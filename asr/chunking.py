@@ -7,15 +7,25 @@ from asr.audio import resample, to_mono
 from asr.errors import AudioError
 
 
+def best_cut(audio: np.ndarray, rate: int, search_from: int, floor_dbfs: float = -40.0) -> int:
+    """Where to end a chunk: the middle of the longest pause in audio[search_from:], else its quietest point."""
+    window = max(1, int(0.02 * rate))
+    runs = quiet_runs(audio[search_from:], rate, floor_dbfs)
+    if not runs:
+        return quietest_cut(audio, rate, search_from)
+    first, last = max(runs, key=lambda run: run[1] - run[0])
+    return search_from + (first + last) // 2 // window * window  # on the 20 ms grid
+
+
 def quietest_cut(audio: np.ndarray, rate: int, search_from: int) -> int:
-    """Sample index of the quietest 20 ms window start in audio[search_from:] (a pause between words)."""
+    """Sample index where the quietest 20 ms window of audio[search_from:] starts (a pause between words)."""
     window = max(1, int(0.02 * rate))
     tail = audio[search_from:]
     if len(tail) < 2 * window:
         return len(audio)
     frames = len(tail) // window
     energy = np.square(tail[: frames * window].reshape(frames, window)).mean(axis=1)
-    return search_from + int(energy.argmin()) * window + window // 2
+    return search_from + int(energy.argmin()) * window  # on the 20 ms grid, so cuts do not drift
 
 
 def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: float = 5.0):
@@ -36,50 +46,57 @@ def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: fl
         for block in handle.blocks(blocksize=limit, dtype="float32", always_2d=True):
             buffer = np.concatenate([buffer, to_mono(block)])
             while len(buffer) > limit:
-                cut = quietest_cut(buffer[:limit], rate, max(0, limit - int(search_seconds * rate)))
-                yield consumed / rate, resample(buffer[:cut], rate, target_rate)
+                cut = best_cut(buffer[:limit], rate, max(0, limit - int(search_seconds * rate)))
+                yield float(consumed / rate), resample(buffer[:cut], rate, target_rate)
                 consumed += cut
                 buffer = buffer[cut:]
-        yield consumed / rate, resample(buffer, rate, target_rate)
+        yield float(consumed / rate), resample(buffer, rate, target_rate)
 
 
 def chunk_array(audio: np.ndarray, rate: int, max_seconds: float, search_seconds: float = 5.0):
     """The same cuts for audio already in memory (e.g. raw PCM): yields (offset_seconds, piece)."""
     limit, start = int(max_seconds * rate), 0
     while len(audio) - start > limit:
-        cut = quietest_cut(audio[start : start + limit], rate, max(0, limit - int(search_seconds * rate)))
-        yield start / rate, audio[start : start + cut]
+        cut = best_cut(audio[start : start + limit], rate, max(0, limit - int(search_seconds * rate)))
+        yield float(start / rate), audio[start : start + cut]
         start += cut
-    yield start / rate, audio[start:]
+    yield float(start / rate), audio[start:]
+
+
+def quiet_runs(audio: np.ndarray, rate: int, floor_dbfs: float) -> list[tuple[int, int]]:
+    """(first, last + 1) sample ranges of consecutive 20 ms frames quieter than floor_dbfs (RMS)."""
+    window = max(1, int(0.02 * rate))
+    frames = len(audio) // window
+    power = np.square(audio[: frames * window].reshape(frames, window)).mean(axis=1)
+    quiet = np.concatenate([[False], power < 10 ** (floor_dbfs / 10), [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))  # alternating run starts and ends, in frames
+    runs = [(a * window, b * window) for a, b in zip(edges[::2], edges[1::2])]
+    if runs and runs[-1][1] == frames * window:
+        runs[-1] = (runs[-1][0], len(audio))  # a quiet tail includes the last partial frame
+    return runs
 
 
 def split_at_pauses(audio: np.ndarray, rate: int, min_pause: float = 0.3, keep: float = 0.1,
-                    floor_db: float = 40.0):
-    """Yield (offset_seconds, segment) for each stretch of sound, dropping pauses of at least `min_pause`.
+                    floor_dbfs: float = -40.0):
+    """Yield (offset_seconds, segment) for each stretch of sound between pauses of at least `min_pause`.
 
-    A pause is a run of 20 ms frames more than `floor_db` below the loudest frame; `keep` seconds
-    of it stay on each side of the sound. A long recording then reaches the model as
-    utterance-sized pieces with short margins, like the ones it was trained on.
+    A pause is a run of 20 ms frames quieter than `floor_dbfs`; `keep` seconds of it stay on each
+    side of the sound, and quiet at either end of `audio` is trimmed the same way. The floor is
+    absolute, so the same audio is cut the same way wherever it sits in a recording (or a chunk):
+    a long recording reaches the model as utterance-sized pieces with short margins, like the
+    ones it was trained on.
     """
-    window = max(1, int(0.02 * rate))
-    frames = len(audio) // window
-    if frames < 2:
-        yield 0.0, audio
-        return
-    power = np.square(audio[: frames * window].reshape(frames, window)).mean(axis=1)
-    quiet = np.append(power < power.max() * 10 ** (-floor_db / 10), False)
-    need, margin = int(np.ceil(min_pause / 0.02)), int(keep * rate)
-    start, run_start = 0, None
-    for k, is_quiet in enumerate(quiet):
-        if is_quiet and run_start is None:
-            run_start = k
-        elif not is_quiet and run_start is not None:
-            if k - run_start >= need:
-                pause_start, pause_end = run_start * window, min(k * window, len(audio))
-                if pause_start > start:  # there was sound before this pause
-                    end = min(pause_start + margin, pause_end)
-                    yield start / rate, audio[start:end]
-                start = max(pause_end - margin, pause_start) if k < frames else len(audio)
-            run_start = None
-    if start < len(audio):
-        yield start / rate, audio[start:]
+    margin = int(keep * rate)
+    dropped = []
+    for first, last in quiet_runs(audio, rate, floor_dbfs):
+        at_edge = first == 0 or last == len(audio)
+        if at_edge or last - first >= min_pause * rate:
+            lo = first if first == 0 else first + margin
+            hi = last if last == len(audio) else last - margin
+            if hi > lo:
+                dropped.append((lo, hi))
+    start = 0
+    for lo, hi in dropped + [(len(audio), len(audio))]:
+        if lo > start:
+            yield float(start / rate), audio[start:lo]
+        start = hi

@@ -109,7 +109,8 @@ class Transcriber:
                 texts.append(text.strip())
                 chars += piece_chars
                 words += piece_words
+        duration = self.duration(path, end)
         if not heard:
-            raise AudioError("empty audio (0 samples)" if end == 0 else "silent audio (no sample above -80 dBFS)")
-        return Transcript(str(path), " ".join(texts), round(self.duration(path, end), 3),
+            raise AudioError("empty audio (0 samples)" if duration == 0 else "silent audio (nothing above -80 dBFS)")
+        return Transcript(str(path), " ".join(texts), round(duration, 3),
                           round(time.perf_counter() - start, 4), chars, words)

@@ -5,21 +5,28 @@ import tracemalloc
 import numpy as np
 import soundfile as sf
 
-from asr.chunking import chunk_array, quietest_cut, split_at_pauses, stream_chunks
+from asr.chunking import best_cut, chunk_array, quietest_cut, split_at_pauses, stream_chunks
 
 
 def test_split_at_pauses_keeps_short_margins_and_drops_the_rest():
     rate = 1000  # 20 ms frames of 20 samples
     audio = np.concatenate([np.zeros(500), np.ones(300), np.zeros(700), 0.5 * np.ones(200), np.zeros(100)])
-    segments = list(split_at_pauses(audio.astype(np.float32), rate, min_pause=0.3, keep=0.1))
+    segments = list(split_at_pauses(0.5 * audio.astype(np.float32), rate, min_pause=0.3, keep=0.1))
     # sound 500-800 with 100 samples each side; the 700-sample pause is dropped but for 100 + 100;
     # the trailing 100 zeros are shorter than a pause and stay
     assert [(offset, len(seg)) for offset, seg in segments] == [(0.4, 500), (1.4, 400)]
-    assert segments[0][1][100:400].min() == 1.0 and segments[1][1][100:300].min() == 0.5
+    assert segments[0][1][100:400].min() == 0.5 and segments[1][1][100:300].min() == 0.25
+
+
+def test_quiet_at_either_end_is_trimmed_to_the_margin_and_silence_gives_nothing():
+    audio = 0.5 * np.concatenate([np.zeros(240), np.ones(300), np.zeros(240)]).astype(np.float32)
+    # shorter than a pause, but at the edges of a chunk: trimmed to 100 samples each side
+    assert [(o, len(s)) for o, s in split_at_pauses(audio, 1000, min_pause=0.3, keep=0.1)] == [(0.14, 500)]
+    assert list(split_at_pauses(np.zeros(1000, np.float32), 1000)) == []
 
 
 def test_short_pauses_do_not_split():
-    audio = np.concatenate([np.ones(300), np.zeros(200), np.ones(300)]).astype(np.float32)
+    audio = 0.5 * np.concatenate([np.ones(300), np.zeros(200), np.ones(300)]).astype(np.float32)
     assert [len(s) for _, s in split_at_pauses(audio, 1000, min_pause=0.3)] == [800]
 
 
@@ -63,3 +70,12 @@ def test_stream_chunks_reads_block_by_block_with_flat_memory(tmp_path):
     # four times the audio, about the same memory (loading whole would take 7.7 MB vs 30.7 MB)
     assert peaks[480] < 1.2 * peaks[120], peaks
     assert peaks[480] < 480 * rate * 4 / 5, peaks
+
+
+def test_best_cut_is_the_middle_of_the_longest_pause():
+    rate = 1000  # 20-sample frames
+    audio = np.full(2000, 0.5, np.float32)
+    audio[1100:1200] = 0.0  # short pause
+    audio[1400:1800] = 0.0  # longest pause: its middle is 1600
+    assert best_cut(audio, rate, search_from=1000) == 1600
+    assert best_cut(np.full(500, 0.5, np.float32), rate, search_from=0) < 500  # no pause: quietest point
