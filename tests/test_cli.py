@@ -1,6 +1,7 @@
 """`asr transcribe` and `asr evaluate` on real audio with a model trained in the test."""
 
 import json
+import shutil
 import subprocess
 import sys
 import tracemalloc
@@ -185,3 +186,19 @@ def test_long_recording_is_chunked_with_flat_memory(overfit_bundle, originals, t
     # read block by block, peak memory does not grow with the length of the recording.
     extra_bytes = 7 * len(one_round) * rounds * 4
     assert peaks[8] - peaks[1] < extra_bytes / 10, peaks
+
+
+def test_inconsistent_or_incomplete_bundle_is_refused(overfit_bundle, originals, tmp_path):
+    bundle, _ = overfit_bundle
+    source, _ = originals[0]
+    broken = tmp_path / "broken"
+    shutil.copytree(bundle, broken)
+    vocab = json.loads((broken / "vocab.json").read_text())
+    vocab["tokens"] = vocab["tokens"][:-3]  # three characters fewer than the model outputs
+    (broken / "vocab.json").write_text(json.dumps(vocab))
+    result = asr("transcribe", "--model", broken, source)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "model outputs 29 classes but vocab.json has 26" in result.stderr
+    (broken / "cmvn.json").unlink()
+    result = asr("transcribe", "--model", broken, source)
+    assert "incomplete model bundle, cmvn.json is missing" in result.stderr
