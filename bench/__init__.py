@@ -1,0 +1,1 @@
+"""Benchmark: `python -m bench` measures each stage against its reference, side by side, in one run."""

@@ -1,0 +1,78 @@
+"""python -m bench: each stage against its reference, in one run, on the default corpus (after `dvc repro`).
+
+Prints a table and writes bench/results.json. Ratios are project / reference from the same run.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pandas as pd  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from asr.atomic import write_json  # noqa: E402
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--utterances", type=int, default=1000, help="training-split slice for the feature benchmark")
+    parser.add_argument("--test-utterances", type=int, default=200, help="test utterances to transcribe")
+    parser.add_argument("--train-seconds", type=float, default=90, help="wall-clock training budget per configuration")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the feature, transcription and DVC rows")
+    parser.add_argument("--output", default="bench/results.json")
+    return parser.parse_args(argv)
+
+
+def rows(results: dict):
+    """(measure, project, reference, ratio, unit) rows for the table."""
+    f, t, x, o = results["features"], results["training"], results["transcription"], results["overhead"]
+    yield "features (parallel vs serial loop)", f["project"]["median"], f["reference"]["median"], f["unit"]
+    yield "training: default model, batch 32 vs recipe", t["project"]["median"], t["reference"]["median"], t["unit"]
+    yield "training: default model, batch 32 vs batch 1", t["project"]["median"], t["project_batch_1"]["median"], t["unit"]
+    yield "training: dev CER within the budget (vs recipe)", t["project"]["dev_cer"], t["reference"]["dev_cer"], "CER"
+    yield "transcription speed vs PocketSphinx", x["project"]["median"], x["reference"]["median"], x["unit"]
+    yield "transcription CER vs PocketSphinx", x["project"]["cer"], x["reference"]["cer"], "CER"
+    yield "dvc repro with nothing to do / dvc status", o["dvc_repro_noop"]["median"], o["dvc_status"]["median"], o["unit"]
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    from bench.features import bench_features
+    from bench.overhead import bench_overhead
+    from bench.training import bench_training
+    from bench.transcription import bench_transcription
+
+    params = OmegaConf.load("params.yaml")
+    prepared = Path(params.paths.prepared)
+    if not (Path(params.paths.model) / "model.keras").is_file():
+        sys.exit("bench: no trained model; run `dvc repro` first")
+    train = pd.read_csv(prepared / "train.csv").head(args.utterances)
+    test = pd.read_csv(prepared / "test.csv").head(args.test_utterances)
+    started = time.time()
+    results = dict(machine=dict(cpus=os.cpu_count(), platform=platform.platform(), python=platform.python_version()),
+                   settings=vars(args))
+    print("features...", flush=True)
+    results["features"] = bench_features(train, prepared, params.features.workers, args.repeats)
+    print("training...", flush=True)
+    results["training"] = bench_training(params, args.train_seconds)
+    print("transcription...", flush=True)
+    results["transcription"] = bench_transcription(test, prepared, params.paths.model, args.repeats)
+    print("pipeline overhead...", flush=True)
+    results["overhead"] = bench_overhead(args.repeats)
+    results["minutes"] = round((time.time() - started) / 60, 1)
+    table = pd.DataFrame([dict(measure=m, project=round(p, 4), reference=round(r, 4), ratio=round(p / r, 2) if r else None,
+                               unit=u) for m, p, r, u in rows(results)])
+    results["table"] = table.to_dict(orient="records")
+    write_json(args.output, json.loads(json.dumps(results, default=float)))
+    print(f"\n{table.to_string(index=False)}\n\nmedian of {args.repeats} repeats where repeated; "
+          f"{results['minutes']} min; written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
