@@ -30,12 +30,13 @@ def evaluate(cfg) -> dict:
 
     from asr.atomic import atomic_dir, write_csv, write_json
     from asr.bundle import load_bundle
+    from asr.ctc import STRATEGIES
     from asr.evaluation import make_forward
     from asr.errors import UserError
     from asr.metrics import character_error_rate, word_error_rate
     from asr.plots import save_posteriorgram
 
-    if cfg.decode.strategy not in ("greedy", "beam") or cfg.decode.beam_width < 1:
+    if cfg.decode.strategy not in STRATEGIES or cfg.decode.beam_width < 1:  # fail before loading anything
         raise UserError(f"decode.strategy must be 'greedy' or 'beam' with decode.beam_width >= 1, got "
                         f"{cfg.decode.strategy!r} / {cfg.decode.beam_width}")
     bundle = load_bundle(cfg.paths.model)
