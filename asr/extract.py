@@ -1,15 +1,33 @@
 """Parallel feature extraction for a prepared corpus into shards, with train-split CMVN."""
 
 import multiprocessing
+import sys
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from asr.audio import load_audio
 from asr.features import FeatureSettings, StatsAccumulator, compute_features
 from asr.shards import INDEX_COLUMNS, write_shard
+
+
+def worker_start_method() -> str:
+    """'fork' starts workers in milliseconds, 'spawn' re-imports numpy, scipy and pandas in each (~1 s on 2 cores).
+
+    A forked child holds only the forking thread, so locks held by other native threads stay locked in it forever:
+    TensorFlow (loaded by `asr transcribe`, the benchmark's training rows or a test process) runs such thread
+    pools, so with it loaded, spawn. The stage itself never imports it.
+    """
+    return "spawn" if "tensorflow" in sys.modules else "fork"
+
+
+def _single_threaded_worker() -> None:
+    # Each worker does small matrix products per file; OpenBLAS would start one thread per core in every
+    # worker, and N workers x N threads on N cores run slower than one worker (measured on 2 cores).
+    threadpool_limits(limits=1)
 
 
 def _features_for_file(path: str, settings: FeatureSettings):
@@ -23,9 +41,8 @@ def extract_corpus(manifests: dict[str, pd.DataFrame], prepared_dir, out_dir, se
     total = sum(len(m) for m in manifests.values())
     stats = StatsAccumulator(settings.dim)
     index_rows = []
-    # 'spawn' keeps workers free of any TensorFlow state a parent may hold.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(max(1, workers)) as pool, tqdm(total=total, desc="features", unit="utt", mininterval=1.0) as bar:
+    context = multiprocessing.get_context(worker_start_method())
+    with context.Pool(max(1, workers), initializer=_single_threaded_worker) as pool, tqdm(total=total, desc="features", unit="utt", mininterval=1.0) as bar:
         for split, manifest in manifests.items():
             paths = [str(Path(prepared_dir) / p) for p in manifest["path"]]
             results = pool.imap(partial(_features_for_file, settings=settings), paths, chunksize=16)

@@ -69,9 +69,22 @@ def compute_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray
         appendEnergy=True,
         winfunc=np.hamming,
     )  # (frames, num_cep)
-    delta = psf.delta(mfcc, settings.delta_window)
-    delta2 = psf.delta(delta, settings.delta_window)
+    delta = regression_delta(mfcc, settings.delta_window)
+    delta2 = regression_delta(delta, settings.delta_window)
     return np.hstack([mfcc, delta, delta2]).astype(np.float32)
+
+
+def regression_delta(features: np.ndarray, window: int) -> np.ndarray:
+    """(frames, dim) -> (frames, dim) slope over +-window frames, edges repeated: psf.delta without its per-frame loop.
+
+    d_t = sum_n n * (c_{t+n} - c_{t-n}) / (2 * sum_n n^2); psf.delta spends a fifth of the feature time looping over t.
+    """
+    frames = len(features)
+    padded = np.pad(features, ((window, window), (0, 0)), mode="edge")  # (frames + 2 * window, dim)
+    slope = np.zeros_like(features, dtype=np.float64)
+    for n in range(1, window + 1):
+        slope += n * (padded[window + n : window + n + frames] - padded[window - n : window - n + frames])
+    return slope / (2 * sum(n * n for n in range(1, window + 1)))
 
 
 @dataclass

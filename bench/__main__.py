@@ -43,10 +43,9 @@ def rows(results: dict):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    # Features first, before the training/transcription rows import TensorFlow: the stage never loads it, and
+    # with it loaded the workers would have to be spawned instead of forked (see asr.extract).
     from bench.features import bench_features
-    from bench.overhead import bench_overhead
-    from bench.training import bench_training
-    from bench.transcription import bench_transcription
 
     params = OmegaConf.load("params.yaml")
     prepared = Path(params.paths.prepared)
@@ -59,6 +58,10 @@ def main(argv=None) -> None:
                    settings=vars(args))
     print("features...", flush=True)
     results["features"] = bench_features(train, prepared, params.features.workers, args.repeats)
+    from bench.overhead import bench_overhead
+    from bench.training import bench_training
+    from bench.transcription import bench_transcription
+
     print("training...", flush=True)
     results["training"] = bench_training(params, args.train_seconds)
     print("transcription...", flush=True)

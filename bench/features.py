@@ -7,7 +7,7 @@ import numpy as np
 import python_speech_features as psf
 import soundfile as sf
 
-from asr.extract import extract_corpus
+from asr.extract import extract_corpus, worker_start_method
 from asr.features import FeatureSettings
 from bench.timing import measure
 
@@ -36,4 +36,5 @@ def bench_features(manifest, prepared: Path, workers: int, repeats: int) -> dict
         return audio_seconds, {}
 
     return dict(unit="audio s / s", project=measure(project, repeats), reference=measure(reference, repeats),
-                utterances=len(paths), audio_seconds=round(audio_seconds, 1))
+                utterances=len(paths), audio_seconds=round(audio_seconds, 1), workers=workers,
+                start_method=worker_start_method())

@@ -8,7 +8,7 @@ import soundfile as sf
 
 from asr.errors import UserError
 from asr.extract import extract_corpus
-from asr.features import FeatureSettings, Normaliser, StatsAccumulator, compute_features
+from asr.features import FeatureSettings, Normaliser, StatsAccumulator, compute_features, regression_delta
 from asr.shards import iter_split, read_shard, write_shard
 
 
@@ -36,10 +36,22 @@ def test_features_match_a_direct_python_speech_features_call():
     np.testing.assert_allclose(features, np.hstack([mfcc, d1, d2]), rtol=1e-5, atol=1e-4)
 
 
-def test_delta_of_a_linear_ramp_is_its_slope():
-    # psf.delta is a regression over +-N frames: for c_t = t the slope is exactly 1 away from the edges.
+def test_delta_of_a_linear_ramp_is_its_slope_and_edges_repeat_the_end_frames():
+    # A regression over +-2 frames: for c_t = t the slope is exactly 1 away from the edges. At t = 0 the padded
+    # frames are c_-2 = c_-1 = 0, so d_0 = (1 * (1 - 0) + 2 * (2 - 0)) / (2 * (1 + 4)) = 5 / 10.
     ramp = np.arange(20, dtype=float)[:, None]
-    assert np.allclose(psf.delta(ramp, 2)[2:-2], 1.0)
+    delta = regression_delta(ramp, 2)
+    assert np.allclose(delta[2:-2], 1.0)
+    assert delta[0, 0] == pytest.approx(0.5)
+    assert delta[-1, 0] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3, 5, 57])
+@pytest.mark.parametrize("window", [1, 2, 3])
+def test_vectorised_delta_equals_python_speech_features_delta(frames, window):
+    # Shorter inputs than the window included: every frame then reads padding on both sides.
+    features = np.random.default_rng(frames).normal(0, 10, (frames, 13))
+    np.testing.assert_allclose(regression_delta(features, window), psf.delta(features, window), rtol=1e-12, atol=1e-12)
 
 
 def test_stats_accumulator_matches_numpy_and_normaliser_whitens():
@@ -90,7 +102,9 @@ def test_shard_round_trip(tmp_path):
         np.testing.assert_array_equal(loaded[key], array)
 
 
-def test_parallel_extraction_writes_shards_index_and_train_only_stats(tmp_path):
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])  # fork for the stage, spawn once TensorFlow is loaded
+def test_parallel_extraction_writes_shards_index_and_train_only_stats(tmp_path, monkeypatch, start_method):
+    monkeypatch.setattr("asr.extract.worker_start_method", lambda: start_method)
     rows = []
     for i, split in enumerate(["train"] * 5 + ["dev"] * 2):
         audio = chirp(0.3 + 0.1 * i, seed=i) * (1.0 if split == "train" else 0.2)
