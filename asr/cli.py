@@ -17,12 +17,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--beam-width", type=int, default=16, help="beams for --decode beam (default: 16)")
         sub.add_argument("--chunk-seconds", type=float, default=30.0,
                          help="longer recordings are split at pauses into pieces of at most this length")
+        sub.add_argument("--batch-size", type=int, default=16,
+                         help="pieces of audio run through the network together (default: 16)")
 
     transcribe = commands.add_parser("transcribe", help="print the text of audio files",
                                      description="Transcribe files or directories (searched recursively).")
     transcribe.add_argument("paths", nargs="+", metavar="PATH", help="audio files or directories")
     transcribe.add_argument("--json", action="store_true",
-                            help="JSON lines: text, duration, seconds taken, character and word times")
+                            help="JSON lines: text, duration, seconds taken, character and word times "
+                                 "(from a forced alignment, only computed for this output)")
     transcribe.add_argument("--raw-rate", type=int, help="read files as headerless 16-bit mono PCM at this rate")
     add_model_options(transcribe)
 

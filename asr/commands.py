@@ -15,22 +15,26 @@ from asr.text import apply_vocabulary, normalise_text
 from asr.transcribe import Transcriber, collect_audio_files
 
 
-def _transcriber(args, raw_rate=None) -> Transcriber:
+def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:
     if args.beam_width < 1:
         raise UserError(f"--beam-width must be >= 1, got {args.beam_width}")
     if args.chunk_seconds < 1:
         raise UserError(f"--chunk-seconds must be >= 1, got {args.chunk_seconds}")
-    return Transcriber(load_bundle(args.model), args.decode, args.beam_width, args.chunk_seconds, raw_rate)
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be >= 1, got {args.batch_size}")
+    return Transcriber(load_bundle(args.model), args.decode, args.beam_width, args.chunk_seconds, raw_rate,
+                       batch_size=args.batch_size, timings=timings)
 
 
 def _each(files, transcriber):
-    """Yield (path, Transcript or None); bad files get one stderr line and are skipped."""
-    for path in tqdm(files, desc="transcribe", unit="file", disable=len(files) < 2, file=sys.stderr):
-        try:
-            yield path, transcriber.transcribe(path)
-        except AudioError as exc:
-            tqdm.write(f"asr: {path}: {exc}", file=sys.stderr)
-            yield path, None
+    """Yield (path, Transcript or None) in order; bad files get one stderr line and are skipped."""
+    with tqdm(total=len(files), desc="transcribe", unit="file", disable=len(files) < 2, file=sys.stderr) as bar:
+        for path, result in transcriber.transcribe_many(files):
+            bar.update()
+            if isinstance(result, AudioError):
+                tqdm.write(f"asr: {path}: {result}", file=sys.stderr)
+                result = None
+            yield path, result
 
 
 def run_transcribe(args) -> int:
@@ -38,7 +42,7 @@ def run_transcribe(args) -> int:
     if not files:
         raise UserError(f"no audio files found in {', '.join(args.paths)}")
     failed = 0
-    for _path, result in _each(files, _transcriber(args, args.raw_rate)):
+    for _path, result in _each(files, _transcriber(args, args.raw_rate, timings=args.json)):
         if result is None:
             failed += 1
         elif args.json:

@@ -1,6 +1,7 @@
 """Transcribe audio files with a model bundle: same conversion, features and statistics as training."""
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from asr.chunking import chunk_array, split_at_pauses, stream_chunks
 from asr.ctc import decode
 from asr.errors import AudioError
 from asr.features import compute_features
+from asr.model import stacked_length
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".raw", ".pcm"}
 
@@ -29,6 +31,27 @@ class Transcript:
     words: list = field(default_factory=list)  # [{"word", "start", "end"}]
 
 
+@dataclass
+class _FileState:
+    """One file on its way through the batches: pieces still out, and what came back so far."""
+
+    path: Path
+    seconds: float = 0.0  # wall-clock time spent on it: reading, features, its share of each batch
+    heard_until: float = 0.0
+    heard: bool = False
+    read_all: bool = False
+    pending: int = 0  # pieces sent to a batch whose results are not back yet
+    error: AudioError | None = None
+    parts: list = field(default_factory=list)  # (text, chars, words) per piece, in order
+
+
+@dataclass
+class _Piece:
+    file: _FileState
+    offset: float  # seconds into the file
+    features: np.ndarray  # (frames, dim), normalised
+
+
 def collect_audio_files(paths) -> list[Path]:
     """Files as given, and audio files found recursively under directories (sorted)."""
     found = []
@@ -41,12 +64,13 @@ def collect_audio_files(paths) -> list[Path]:
 
 
 class Transcriber:
-    """Holds a loaded bundle and a compiled forward pass; one call per file."""
+    """Holds a loaded bundle and a compiled forward pass; pieces of many files share each forward call."""
 
     def __init__(self, bundle: Bundle, strategy: str = "greedy", beam_width: int = 1, chunk_seconds: float = 30.0,
-                 raw_rate: int | None = None):
+                 raw_rate: int | None = None, batch_size: int = 16, timings: bool = True):
         self.bundle, self.strategy, self.beam_width = bundle, strategy, beam_width
         self.chunk_seconds, self.raw_rate = chunk_seconds, raw_rate
+        self.batch_size, self.timings = max(1, batch_size), timings
         self.rate = bundle.features.sample_rate
         self.step_seconds = bundle.features.win_step * bundle.model_settings.subsample
         signature = [tf.TensorSpec((None, None, bundle.features.dim), tf.float32)]
@@ -86,31 +110,83 @@ class Transcriber:
         except Exception:  # read fine through another route: the heard length is the best we know
             return heard_until
 
-    def transcribe_piece(self, audio: np.ndarray, offset: float):
-        """(samples,) audio -> (text, chars, words) with times offset into the file."""
-        features = self.bundle.normaliser.apply(compute_features(audio, self.bundle.features))
-        log_probs = self._forward(features[None]).numpy()[0]  # (steps, classes)
-        label = decode(log_probs[None], np.array([len(log_probs)]), self.strategy, self.beam_width)[0]
-        text = self.bundle.vocab.decode(label)
-        chars, words = word_timings(text, ctc_align(log_probs, label), self.step_seconds, offset)
-        return text, chars, words
-
     def transcribe(self, path) -> Transcript:
         """Transcribe one file; raises AudioError (with the reason) for unusable input."""
-        path, start = Path(path), time.perf_counter()
-        texts, chars, words, end, heard = [], [], [], 0.0, False
-        for offset, audio in self.pieces(path):
-            end = max(end, offset + len(audio) / self.rate)
-            if len(audio) == 0 or np.max(np.abs(audio)) < SILENCE_PEAK:
-                continue  # a pause between speech: nothing to say
-            heard = True
-            text, piece_chars, piece_words = self.transcribe_piece(audio, offset)
-            if text.strip():
-                texts.append(text.strip())
-                chars += piece_chars
-                words += piece_words
-        duration = self.duration(path, end)
-        if not heard:
-            raise AudioError("empty audio (0 samples)" if duration == 0 else "silent audio (nothing above -80 dBFS)")
-        return Transcript(str(path), " ".join(texts), round(duration, 3),
-                          round(time.perf_counter() - start, 4), chars, words)
+        [(_, result)] = self.transcribe_many([path])
+        if isinstance(result, AudioError):
+            raise result
+        return result
+
+    def transcribe_many(self, paths):
+        """Yield (path, Transcript or AudioError) in input order.
+
+        Pieces of consecutive files fill batches of `batch_size` for one forward call: one utterance at a time
+        leaves the network's matrix products too small to use the machine. A file comes out once all its
+        pieces are back, so at most one batch of audio is held whatever the number or length of the files.
+        """
+        files, batch = deque(), []
+        for path in map(Path, paths):
+            state = _FileState(path)
+            files.append(state)
+            started = time.perf_counter()
+            try:
+                for offset, audio in self.pieces(path):
+                    state.heard_until = max(state.heard_until, offset + len(audio) / self.rate)
+                    if len(audio) == 0 or np.max(np.abs(audio)) < SILENCE_PEAK:
+                        continue  # a pause between speech: nothing to say
+                    state.heard = True
+                    features = self.bundle.normaliser.apply(compute_features(audio, self.bundle.features))
+                    batch.append(_Piece(state, offset, features))
+                    state.pending += 1
+                    if len(batch) == self.batch_size:
+                        state.seconds += time.perf_counter() - started
+                        self._run_batch(batch)
+                        batch, started = [], time.perf_counter()
+                        yield from self._finished(files)
+            except AudioError as exc:
+                state.error = exc
+            state.seconds += time.perf_counter() - started
+            state.read_all = True
+            yield from self._finished(files)
+        if batch:
+            self._run_batch(batch)
+        yield from self._finished(files)
+
+    def _run_batch(self, batch: list[_Piece]) -> None:
+        """One padded forward pass and decode for the batch; each piece's result goes to its file."""
+        started = time.perf_counter()
+        frames = np.array([len(p.features) for p in batch])
+        padded = np.zeros((len(batch), frames.max(), self.bundle.features.dim), np.float32)  # (batch, frames, dim)
+        for k, piece in enumerate(batch):
+            padded[k, : frames[k]] = piece.features  # zero frames are masked in the network
+        log_probs = self._forward(padded).numpy()  # (batch, steps, classes)
+        steps = stacked_length(frames, self.bundle.model_settings.subsample)
+        labels = decode(log_probs, steps, self.strategy, self.beam_width)
+        for k, piece in enumerate(batch):
+            text = self.bundle.vocab.decode(labels[k])
+            chars, words = [], []
+            if self.timings:
+                spans = ctc_align(log_probs[k, : steps[k]], labels[k])
+                chars, words = word_timings(text, spans, self.step_seconds, piece.offset)
+            piece.file.parts.append((text, chars, words))
+            piece.file.pending -= 1
+        elapsed = time.perf_counter() - started
+        for k, piece in enumerate(batch):  # share the batch's time by length: the padded frames cost alike
+            piece.file.seconds += elapsed * frames[k] / frames.sum()
+
+    def _finished(self, files: deque):
+        """Pop and yield the leading files whose pieces are all back."""
+        while files and files[0].read_all and files[0].pending == 0:
+            yield self._result(files.popleft())
+
+    def _result(self, state: _FileState):
+        if state.error is not None:
+            return state.path, state.error
+        duration = self.duration(state.path, state.heard_until)
+        if not state.heard:
+            reason = "empty audio (0 samples)" if duration == 0 else "silent audio (nothing above -80 dBFS)"
+            return state.path, AudioError(reason)
+        spoken = [(text.strip(), chars, words) for text, chars, words in state.parts if text.strip()]
+        return state.path, Transcript(
+            str(state.path), " ".join(text for text, _, _ in spoken), round(duration, 3), round(state.seconds, 4),
+            [c for _, chars, _ in spoken for c in chars], [w for _, _, words in spoken for w in words])

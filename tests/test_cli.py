@@ -188,6 +188,40 @@ def test_long_recording_is_chunked_with_flat_memory(overfit_bundle, originals, t
     assert peaks[8] - peaks[1] < extra_bytes / 10, peaks
 
 
+def test_batched_transcription_equals_one_file_at_a_time_in_input_order(overfit_bundle, originals, tmp_path):
+    from asr.bundle import load_bundle
+    from asr.errors import AudioError
+    from asr.transcribe import Transcriber
+
+    bundle = load_bundle(overfit_bundle[0])
+    audio = [sf.read(source, dtype="float32")[0] for source, _ in originals]
+    silence = np.zeros(8000, np.float32)
+    # A 25 s recording cut into several pieces at chunk_seconds=10, among short files and two bad ones.
+    sf.write(tmp_path / "long.wav", np.concatenate([a for _ in range(4) for a in (*audio, silence)]), 16000)
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
+    sf.write(tmp_path / "silent.wav", silence, 16000)
+    paths = [originals[0][0], tmp_path / "corrupt.wav", tmp_path / "long.wav", originals[1][0],
+             tmp_path / "silent.wav", originals[2][0]]
+    one_at_a_time = Transcriber(bundle, chunk_seconds=10, batch_size=1)
+    expected = []
+    for path in paths:
+        try:
+            expected.append(one_at_a_time.transcribe(path))
+        except AudioError as exc:
+            expected.append(str(exc))
+    batched = list(Transcriber(bundle, chunk_seconds=10, batch_size=4).transcribe_many(paths))
+    assert [path for path, _ in batched] == [Path(p) for p in paths]
+    got = [str(r) if isinstance(r, AudioError) else r for _, r in batched]
+    assert isinstance(got[1], str) and "unreadable" in got[1] and "silent" in got[4]
+    for want, have in zip(expected, got):
+        if isinstance(want, str):
+            assert have == want
+        else:  # padding is masked: the same text and times, whatever else shares the batch
+            assert (have.text, have.chars, have.words, have.duration) == (want.text, want.chars, want.words,
+                                                                          want.duration)
+    assert got[2].text.count(got[0].text) >= 3  # the long file really was transcribed, piece by piece
+
+
 def test_inconsistent_or_incomplete_bundle_is_refused(overfit_bundle, originals, tmp_path):
     bundle, _ = overfit_bundle
     source, _ = originals[0]
