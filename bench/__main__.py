@@ -23,8 +23,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--utterances", type=int, default=1000, help="training-split slice for the feature benchmark")
     parser.add_argument("--test-utterances", type=int, default=200, help="test utterances to transcribe")
-    parser.add_argument("--train-seconds", type=float, default=90, help="wall-clock training budget per configuration")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats of the feature, transcription and DVC rows")
+    parser.add_argument("--train-seconds", type=float, default=90, help="wall-clock training budget per configuration (taken in --repeats turns)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of each row (training: turns)")
     parser.add_argument("--output", default="bench/results.json")
     return parser.parse_args(argv)
 
@@ -63,7 +63,7 @@ def main(argv=None) -> None:
     from bench.transcription import bench_transcription
 
     print("training...", flush=True)
-    results["training"] = bench_training(params, args.train_seconds)
+    results["training"] = bench_training(params, args.train_seconds, args.repeats)
     print("transcription...", flush=True)
     results["transcription"] = bench_transcription(test, prepared, params.paths.model, args.repeats)
     print("pipeline overhead...", flush=True)

@@ -1,5 +1,6 @@
 """Training throughput (frames / s) and dev CER within one fixed wall-clock budget, per configuration."""
 
+import statistics
 import time
 
 import keras
@@ -12,33 +13,48 @@ from asr.training import evaluate_dev, filter_alignable, make_train_step
 from asr.vocab import Vocabulary
 
 
-def train_for(budget: float, model_settings: ModelSettings, batch_size: int, optimizer, data) -> dict:
-    """Train from scratch until `budget` seconds pass (after a one-batch warm-up that compiles)."""
-    keras.utils.set_random_seed(0)
-    features_dir, labels, dev_labels, normaliser, vocab, dim = data
-    model = build_model(dim, vocab.size, model_settings)
-    optimizer.build(model.trainable_variables)
-    step = make_train_step(model, optimizer, model_settings.subsample, clipnorm=5.0)
-    frames, batches, start = 0, 0, None
-    while start is None or time.perf_counter() - start < budget:
-        for batch in make_dataset(features_dir, "train", labels, normaliser, batch_size, True, 0, dim):
-            step(batch["features"], batch["labels"], batch["feature_lengths"], batch["label_lengths"])
-            if start is None:  # the first batch traces and compiles: not part of the rate
-                start = time.perf_counter()
-                continue
-            frames += int(batch["feature_lengths"].numpy().sum())
-            batches += 1
-            if time.perf_counter() - start >= budget:
-                break
-    elapsed = time.perf_counter() - start
-    dev = make_dataset(features_dir, "dev", dev_labels, normaliser, 32, False, 0, dim)
-    _, dev_cer = evaluate_dev(make_forward(model), dev, dict(zip(dev_labels.id, dev_labels.text)), vocab,
-                              model_settings.subsample)
-    return dict(median=frames / elapsed, min=frames / elapsed, max=frames / elapsed, seconds=round(elapsed, 1),
-                repeats=1, batches=batches, dev_cer=round(dev_cer, 4), parameters=int(model.count_params()))
+class Trainee:
+    """One configuration trained from scratch in slices of wall-clock time, so configurations can take turns."""
+
+    def __init__(self, model_settings: ModelSettings, batch_size: int, optimizer, data):
+        keras.utils.set_random_seed(0)
+        features_dir, labels, self.dev_labels, self.normaliser, self.vocab, self.dim = data
+        self.features_dir, self.settings = features_dir, model_settings
+        self.model = build_model(self.dim, self.vocab.size, model_settings)
+        optimizer.build(self.model.trainable_variables)
+        self.step = make_train_step(self.model, optimizer, model_settings.subsample, clipnorm=5.0)
+        self.batches = self._endless(labels, batch_size)
+        self._train_on(next(self.batches))  # the first batch traces and compiles: not part of any rate
+        self.frames, self.count, self.seconds = 0, 0, 0.0
+
+    def _endless(self, labels, batch_size):
+        while True:  # epoch after epoch
+            yield from make_dataset(self.features_dir, "train", labels, self.normaliser, batch_size, True, 0, self.dim)
+
+    def _train_on(self, batch) -> int:
+        self.step(batch["features"], batch["labels"], batch["feature_lengths"], batch["label_lengths"])
+        return int(batch["feature_lengths"].numpy().sum())
+
+    def train_slice(self, seconds: float) -> float:
+        """Train for `seconds` more; frames per second in this slice."""
+        frames, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            frames += self._train_on(next(self.batches))
+            self.count += 1
+        elapsed = time.perf_counter() - start
+        self.frames, self.seconds = self.frames + frames, self.seconds + elapsed
+        return frames / elapsed
+
+    def dev_cer(self) -> float:
+        dev = make_dataset(self.features_dir, "dev", self.dev_labels, self.normaliser, 32, False, 0, self.dim)
+        _, cer = evaluate_dev(make_forward(self.model), dev, dict(zip(self.dev_labels.id, self.dev_labels.text)),
+                              self.vocab, self.settings.subsample)
+        return cer
 
 
-def bench_training(params, budget: float) -> dict:
+def bench_training(params, budget: float, rounds: int) -> dict:
+    """Each configuration gets `budget` seconds in `rounds` turns, taken in rotation: a slow spell of a shared
+    machine then falls on every configuration alike, and the turns give a median and spread."""
     features_dir, labels_dir = params.paths.features, params.paths.labels
     project = ModelSettings(**params.model)
     features = FeatureSettings.load(f"{features_dir}/settings.json")
@@ -51,11 +67,19 @@ def bench_training(params, budget: float) -> dict:
         "reference": (ModelSettings("gru", 40, 1, 0.0, 1), 1, lambda: keras.optimizers.Adadelta(1.0)),
         "project_batch_1": (project, 1, lambda: keras.optimizers.Adam(params.train.learning_rate)),
     }
+    trainees, rates = {}, {name: [] for name in configs}
     for name, (settings, batch_size, optimizer) in configs.items():
         train_labels, _ = filter_alignable(read_labels(f"{labels_dir}/train.csv"), settings.subsample)
         dev_labels, _ = filter_alignable(read_labels(f"{labels_dir}/dev.csv"), settings.subsample)
-        run_data = (data[0], train_labels, dev_labels, *data[3:])
-        results[name] = train_for(budget, settings, batch_size, optimizer(), run_data)
+        trainees[name] = Trainee(settings, batch_size, optimizer(), (data[0], train_labels, dev_labels, *data[3:]))
+    for _ in range(rounds):
+        for name, trainee in trainees.items():
+            rates[name].append(trainee.train_slice(budget / rounds))
+    for name, trainee in trainees.items():
+        results[name] = dict(median=statistics.median(rates[name]), min=min(rates[name]), max=max(rates[name]),
+                             seconds=round(trainee.seconds, 1), repeats=rounds, batches=trainee.count,
+                             frames=trainee.frames, dev_cer=round(trainee.dev_cer(), 4),
+                             parameters=int(trainee.model.count_params()))
         print(f"  training {name}: {results[name]['median']:.0f} frames/s, dev CER {results[name]['dev_cer']}",
               flush=True)
     return dict(unit="frames / s", budget_seconds=budget, **results)
