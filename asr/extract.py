@@ -19,9 +19,10 @@ def worker_start_method() -> str:
 
     A forked child holds only the forking thread, so locks held by other native threads stay locked in it forever:
     TensorFlow (loaded by `asr transcribe`, the benchmark's training rows or a test process) runs such thread
-    pools, so with it loaded, spawn. The stage itself never imports it.
+    pools, so with it loaded, spawn. The stage itself never imports it. Only Linux: macOS system libraries
+    are not fork-safe (Python spawns there by default) and Windows cannot fork.
     """
-    return "spawn" if "tensorflow" in sys.modules else "fork"
+    return "fork" if sys.platform.startswith("linux") and "tensorflow" not in sys.modules else "spawn"
 
 
 def _single_threaded_worker() -> None:
