@@ -9,7 +9,7 @@ from asr.errors import AudioError
 
 def best_cut(audio: np.ndarray, rate: int, search_from: int, floor_dbfs: float = -40.0) -> int:
     """Where to end a chunk: the middle of the longest pause in audio[search_from:], else its quietest point."""
-    window = max(1, int(0.02 * rate))
+    window = grid_step(rate)
     runs = quiet_runs(audio[search_from:], rate, floor_dbfs)
     if not runs:
         return quietest_cut(audio, rate, search_from)
@@ -19,13 +19,22 @@ def best_cut(audio: np.ndarray, rate: int, search_from: int, floor_dbfs: float =
 
 def quietest_cut(audio: np.ndarray, rate: int, search_from: int) -> int:
     """Sample index where the quietest 20 ms window of audio[search_from:] starts (a pause between words)."""
-    window = max(1, int(0.02 * rate))
-    tail = audio[search_from:]
-    if len(tail) < 2 * window:
+    window, power = frame_power(audio[search_from:], rate)
+    if len(power) < 2:
         return len(audio)
-    frames = len(tail) // window
-    energy = np.square(tail[: frames * window].reshape(frames, window)).mean(axis=1)
-    return search_from + int(energy.argmin()) * window  # on the 20 ms grid, so cuts do not drift
+    return search_from + int(power.argmin()) * window  # on the 20 ms grid, so cuts do not drift
+
+
+def grid_step(rate: int) -> int:
+    """Samples in 20 ms: pauses are measured, and cuts placed, on this grid."""
+    return max(1, int(0.02 * rate))
+
+
+def frame_power(audio: np.ndarray, rate: int) -> tuple[int, np.ndarray]:
+    """(window, mean power of each whole 20 ms window (frames,))."""
+    window = grid_step(rate)
+    frames = len(audio) // window
+    return window, np.square(audio[: frames * window].reshape(frames, window)).mean(axis=1)
 
 
 def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: float = 5.0):
@@ -65,9 +74,8 @@ def chunk_array(audio: np.ndarray, rate: int, max_seconds: float, search_seconds
 
 def quiet_runs(audio: np.ndarray, rate: int, floor_dbfs: float) -> list[tuple[int, int]]:
     """(first, last + 1) sample ranges of consecutive 20 ms frames quieter than floor_dbfs (RMS)."""
-    window = max(1, int(0.02 * rate))
-    frames = len(audio) // window
-    power = np.square(audio[: frames * window].reshape(frames, window)).mean(axis=1)
+    window, power = frame_power(audio, rate)
+    frames = len(power)
     quiet = np.concatenate([[False], power < 10 ** (floor_dbfs / 10), [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))  # alternating run starts and ends, in frames
     runs = [(a * window, b * window) for a, b in zip(edges[::2], edges[1::2])]

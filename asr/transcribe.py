@@ -36,13 +36,12 @@ class _FileState:
     """One file on its way through the batches: pieces still out, and what came back so far."""
 
     path: Path
+    duration: float  # seconds, from the header (or the size of raw PCM); 0.0 when unreadable
     seconds: float = 0.0  # wall-clock time spent on it: reading, features, its share of each batch
-    heard_until: float = 0.0
-    heard: bool = False
     read_all: bool = False
     pending: int = 0  # pieces sent to a batch whose results are not back yet
     error: AudioError | None = None
-    parts: list = field(default_factory=list)  # (text, chars, words) per piece, in order
+    parts: list = field(default_factory=list)  # (text, chars, words) per piece with sound, in order
 
 
 @dataclass
@@ -76,9 +75,26 @@ class Transcriber:
         signature = [tf.TensorSpec((None, None, bundle.features.dim), tf.float32)]
         self._forward = tf.function(lambda x: bundle.model(x, training=False), input_signature=signature)
 
-    def pieces(self, path: Path):
-        """(offset, audio) pieces of at most chunk_seconds, converted exactly as in `prepare`."""
-        if self.raw_rate is not None or path.suffix.lower() in (".raw", ".pcm"):
+    def is_raw(self, path: Path) -> bool:
+        return self.raw_rate is not None or path.suffix.lower() in (".raw", ".pcm")
+
+    def duration(self, path: Path) -> float:
+        """Seconds of audio in the file, without reading the samples; 0.0 if unknown (reading then says why)."""
+        if not path.is_file():
+            return 0.0
+        if self.is_raw(path):
+            return path.stat().st_size / 2 / self.raw_rate if self.raw_rate else 0.0
+        try:
+            return sf.info(str(path)).duration
+        except Exception:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
+            return 0.0
+
+    def pieces(self, path: Path, duration: float):
+        """(offset, audio) pieces of at most chunk_seconds, converted exactly as in `prepare`.
+
+        `duration` (from `duration(path)`) decides whether the file is read whole or block by block.
+        """
+        if self.is_raw(path):
             if self.raw_rate is None:
                 raise AudioError("headerless PCM needs --raw-rate")
             audio = load_raw_pcm(path, self.raw_rate, self.rate)
@@ -89,10 +105,6 @@ class Transcriber:
                 for inner, segment in split_at_pauses(piece, self.rate):
                     yield offset + inner, segment
             return
-        try:
-            duration = sf.info(str(path)).duration if path.is_file() else 0.0
-        except Exception:  # unreadable: load_audio below gives the reason
-            duration = 0.0
         if duration <= self.chunk_seconds:
             yield 0.0, load_audio(path, self.rate)  # exactly as `prepare` converts training audio
             return
@@ -100,15 +112,6 @@ class Transcriber:
         for offset, piece in stream_chunks(path, self.rate, self.chunk_seconds):
             for inner, segment in split_at_pauses(piece, self.rate):
                 yield offset + inner, segment
-
-    def duration(self, path: Path, heard_until: float) -> float:
-        """Seconds of audio in the file (pauses dropped by the chunker included)."""
-        if self.raw_rate is not None:
-            return path.stat().st_size / 2 / self.raw_rate
-        try:
-            return sf.info(str(path)).duration
-        except Exception:  # read fine through another route: the heard length is the best we know
-            return heard_until
 
     def transcribe(self, path) -> Transcript:
         """Transcribe one file; raises AudioError (with the reason) for unusable input."""
@@ -126,15 +129,13 @@ class Transcriber:
         """
         files, batch = deque(), []
         for path in map(Path, paths):
-            state = _FileState(path)
-            files.append(state)
             started = time.perf_counter()
+            state = _FileState(path, self.duration(path))
+            files.append(state)
             try:
-                for offset, audio in self.pieces(path):
-                    state.heard_until = max(state.heard_until, offset + len(audio) / self.rate)
+                for offset, audio in self.pieces(path, state.duration):
                     if len(audio) == 0 or np.max(np.abs(audio)) < SILENCE_PEAK:
                         continue  # a pause between speech: nothing to say
-                    state.heard = True
                     features = self.bundle.normaliser.apply(compute_features(audio, self.bundle.features))
                     batch.append(_Piece(state, offset, features))
                     state.pending += 1
@@ -182,11 +183,10 @@ class Transcriber:
     def _result(self, state: _FileState):
         if state.error is not None:
             return state.path, state.error
-        duration = self.duration(state.path, state.heard_until)
-        if not state.heard:
-            reason = "empty audio (0 samples)" if duration == 0 else "silent audio (nothing above -80 dBFS)"
+        if not state.parts:  # every piece was silence
+            reason = "empty audio (0 samples)" if state.duration == 0 else "silent audio (nothing above -80 dBFS)"
             return state.path, AudioError(reason)
         spoken = [(text.strip(), chars, words) for text, chars, words in state.parts if text.strip()]
         return state.path, Transcript(
-            str(state.path), " ".join(text for text, _, _ in spoken), round(duration, 3), round(state.seconds, 4),
+            str(state.path), " ".join(text for text, _, _ in spoken), round(state.duration, 3), round(state.seconds, 4),
             [c for _, chars, _ in spoken for c in chars], [w for _, _, words in spoken for w in words])

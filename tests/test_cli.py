@@ -196,13 +196,15 @@ def test_batched_transcription_equals_one_file_at_a_time_in_input_order(overfit_
     bundle = load_bundle(overfit_bundle[0])
     audio = [sf.read(source, dtype="float32")[0] for source, _ in originals]
     silence = np.zeros(8000, np.float32)
-    # A 25 s recording cut into several pieces at chunk_seconds=10, among short files and two bad ones.
+    # A recording longer than chunk_seconds=10, cut into pieces, among short files and two bad ones.
     sf.write(tmp_path / "long.wav", np.concatenate([a for _ in range(4) for a in (*audio, silence)]), 16000)
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
     sf.write(tmp_path / "silent.wav", silence, 16000)
     paths = [originals[0][0], tmp_path / "corrupt.wav", tmp_path / "long.wav", originals[1][0],
              tmp_path / "silent.wav", originals[2][0]]
     one_at_a_time = Transcriber(bundle, chunk_seconds=10, batch_size=1)
+    long = tmp_path / "long.wav"
+    assert len(list(one_at_a_time.pieces(long, one_at_a_time.duration(long)))) >= 4  # several pieces to batch
     expected = []
     for path in paths:
         try:

@@ -34,6 +34,7 @@ def _scan_chapter(chapter_dir: Path, root: Path, split: str | None, scan: Corpus
         else:
             scan.utterances.append(SourceUtterance(utt_id, source, texts[utt_id], speaker, split))
 
+
 def read_librispeech(root: Path) -> CorpusScan:
     """Find LibriSpeech utterances; subset folders named train*/dev*/test* give the split."""
     root = Path(root)
