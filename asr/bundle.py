@@ -8,9 +8,9 @@ import keras
 
 from asr.atomic import atomic_dir, write_json
 from asr.errors import UserError
-from asr.features import FeatureSettings, Normaliser
-from asr.model import ModelSettings
-from asr.vocab import Vocabulary
+from asr.features.mfcc import FeatureSettings, Normaliser
+from asr.model.network import ModelSettings
+from asr.text.vocab import Vocabulary
 
 MODEL_FILE = "model.keras"
 

@@ -44,7 +44,7 @@ def rows(results: dict):
 def main(argv=None) -> None:
     args = parse_args(argv)
     # Features first, before the training/transcription rows import TensorFlow: the stage never loads it, and
-    # with it loaded the workers would have to be spawned instead of forked (see asr.extract).
+    # with it loaded the workers would have to be spawned instead of forked (see asr.features.extract).
     from bench.features import bench_features
 
     params = OmegaConf.load("params.yaml")

@@ -7,8 +7,8 @@ import numpy as np
 import python_speech_features as psf
 import soundfile as sf
 
-from asr.extract import extract_corpus, worker_start_method
-from asr.features import FeatureSettings
+from asr.features.extract import extract_corpus, worker_start_method
+from asr.features.mfcc import FeatureSettings
 from bench.timing import measure
 
 

@@ -5,12 +5,13 @@ import time
 
 import keras
 
-from asr.data import make_dataset, read_labels
-from asr.evaluation import make_forward
-from asr.features import FeatureSettings, Normaliser
-from asr.model import ModelSettings, build_model
-from asr.training import evaluate_dev, filter_alignable, make_train_step
-from asr.vocab import Vocabulary
+from asr.model.data import make_dataset, read_labels
+from asr.model.inference import make_forward
+from asr.features.mfcc import FeatureSettings, Normaliser
+from asr.model.network import ModelSettings, build_model
+from asr.model.training import evaluate_dev, make_train_step
+from asr.text.labels import filter_alignable
+from asr.text.vocab import Vocabulary
 
 
 class Trainee:

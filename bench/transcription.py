@@ -5,8 +5,8 @@ import soundfile as sf
 
 from asr.bundle import load_bundle
 from asr.metrics import character_error_rate
-from asr.text import normalise_text
-from asr.transcribe import Transcriber
+from asr.text.normalise import normalise_text
+from asr.app.transcribe import Transcriber
 from bench.timing import measure
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 
 from asr.atomic import atomic_dir
 from asr.corpus.common import SPLITS
-from asr.extract import extract_corpus
-from asr.features import FeatureSettings
+from asr.features.extract import extract_corpus
+from asr.features.mfcc import FeatureSettings
 from stages.entry import rebase_paths, stage_main, sweep_job_dir
 
 

@@ -8,9 +8,9 @@ import pandas as pd
 from asr.atomic import atomic_dir, write_json
 from asr.corpus.common import SPLITS
 from asr.errors import UserError
-from asr.labels import DROPPED_COLUMNS, OOV_POLICIES, label_split
-from asr.shards import read_index
-from asr.vocab import Vocabulary
+from asr.text.labels import DROPPED_COLUMNS, OOV_POLICIES, label_split
+from asr.features.shards import read_index
+from asr.text.vocab import Vocabulary
 from stages.entry import rebase_paths, stage_main, sweep_job_dir
 
 

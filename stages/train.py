@@ -1,18 +1,8 @@
 """Stage `train`: labels + feature shards -> BiGRU/LSTM + CTC -> model bundle; dvclive curves."""
 
-import hashlib
-import json
 from pathlib import Path
 
 from stages.entry import rebase_paths, stage_main, sweep_job_dir, write_job_record
-
-
-def fingerprint(cfg, paths) -> str:
-    """What a checkpoint must match to be resumed: the settings and the exact training data."""
-    digest = hashlib.sha256(json.dumps([dict(cfg.model), dict(cfg.train)], sort_keys=True, default=str).encode())
-    for path in paths:
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def train(cfg) -> dict:
@@ -23,12 +13,12 @@ def train(cfg) -> dict:
     from dvclive import Live
 
     from asr.bundle import Bundle, save_bundle
-    from asr.data import make_dataset, read_labels
-    from asr.errors import UserError
-    from asr.features import FeatureSettings, Normaliser
-    from asr.model import ModelSettings, build_model
-    from asr.training import TrainSettings, can_resume, filter_alignable, fit
-    from asr.vocab import Vocabulary
+    from asr.features.mfcc import FeatureSettings, Normaliser
+    from asr.model.checkpoint import run_fingerprint
+    from asr.model.data import make_dataset, read_alignable_splits
+    from asr.model.network import ModelSettings, build_model
+    from asr.model.training import TrainSettings, can_resume, fit
+    from asr.text.vocab import Vocabulary
 
     model_settings, settings = ModelSettings(**cfg.model), TrainSettings(**cfg.train)
     model_settings.validate()
@@ -40,26 +30,21 @@ def train(cfg) -> dict:
     features = FeatureSettings.load(features_dir / "settings.json")
     normaliser = Normaliser.load(features_dir / "cmvn.json")
     vocab = Vocabulary.load(labels_dir / "vocab.json")
-    splits = {}
-    for split in ("train", "dev"):
-        labels, dropped = filter_alignable(read_labels(labels_dir / f"{split}.csv"), model_settings.subsample)
-        for utt_id, reason in dropped:
-            print(f"train: skipped {split} utterance {utt_id}: {reason}")
-        if labels.empty:
-            raise UserError(f"no usable {split} utterances in {labels_dir / f'{split}.csv'}")
-        splits[split] = labels
+    splits = read_alignable_splits(labels_dir, ("train", "dev"), model_settings.subsample,
+                                   log=lambda line: print(f"train: {line}"))
 
     def dataset(split, shuffle):
         return make_dataset(features_dir, split, splits[split], normaliser, settings.batch_size, shuffle,
                             settings.seed, features.dim)
 
     model = build_model(features.dim, vocab.size, model_settings)
-    run_fingerprint = fingerprint(cfg, [labels_dir / "train.csv", labels_dir / "dev.csv", features_dir / "cmvn.json"])
-    resume = can_resume(cfg.paths.checkpoint, run_fingerprint)
+    fingerprint = run_fingerprint([dict(cfg.model), dict(cfg.train)],
+                                  [labels_dir / "train.csv", labels_dir / "dev.csv", features_dir / "cmvn.json"])
+    resume = can_resume(cfg.paths.checkpoint, fingerprint)
     live = Live(cfg.paths.live, resume=resume, dvcyaml=False, save_dvc_exp=False)
     best_model, state = fit(
         model, dataset("train", True), dataset("dev", False), dict(zip(splits["dev"].id, splits["dev"].text)),
-        vocab, settings, model_settings.subsample, cfg.paths.checkpoint, live, run_fingerprint, resume,
+        vocab, settings, model_settings.subsample, cfg.paths.checkpoint, live, fingerprint, resume,
     )
     summary = dict(best_dev_cer=state["best_cer"], best_epoch=state["best_epoch"], epochs=state["epoch"],
                    train_minutes=round(state["seconds"] / 60, 2), stopped=state["stopped"] or "epochs done",
@@ -80,11 +65,12 @@ def run(cfg):
     if job_dir is None:
         train(cfg)
         return None
-    from stages import evaluate
+    from asr.evaluation.report import DecodeSettings, evaluate_bundle
 
     cfg = rebase_paths(cfg, ("model", "checkpoint", "live", "eval"), job_dir)
     summary = train(cfg)
-    metrics = evaluate.evaluate(cfg)
+    metrics = evaluate_bundle(cfg.paths.model, cfg.paths.features, cfg.paths.labels, cfg.paths.eval,
+                              DecodeSettings(**cfg.decode))
     write_job_record(job_dir, dict(dev_cer=metrics["dev_cer"], test_cer=metrics["test_cer"],
                                    test_wer=metrics["test_wer"], train_minutes=summary["train_minutes"],
                                    best_epoch=summary["best_epoch"]))

@@ -1,10 +1,10 @@
-"""asr.audio: resampling, mixing to mono, every input format, raw PCM, WAV output, bad inputs."""
+"""asr.audio.io: resampling, mixing to mono, every input format, raw PCM, WAV output, bad inputs."""
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.audio import load_audio, load_raw_pcm, resample, to_mono, write_wav
+from asr.audio.io import load_audio, load_raw_pcm, resample, to_mono, write_wav
 from asr.errors import AudioError
 from tests.corpus_fixtures import tone
 

@@ -5,7 +5,7 @@ import tracemalloc
 import numpy as np
 import soundfile as sf
 
-from asr.chunking import best_cut, chunk_array, quietest_cut, split_at_pauses, stream_chunks
+from asr.audio.chunking import best_cut, chunk_array, quietest_cut, split_at_pauses, stream_chunks
 
 
 def test_split_at_pauses_keeps_short_margins_and_drops_the_rest():

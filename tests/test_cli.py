@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from asr.audio import resample
+from asr.audio.io import resample
 from asr.metrics import character_error_rate
 from tests.conftest import REPO
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def asr(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "asr.cli", *map(str, args)], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "asr.app.cli", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=600)
 
 
@@ -147,7 +147,7 @@ def test_missing_model_is_a_clear_error(tmp_path):
 def transcribe_measuring_memory(path, bundle_dir):
     """(transcript, peak bytes of Python and numpy allocations) for one file, through the CLI's Transcriber."""
     from asr.bundle import load_bundle
-    from asr.transcribe import Transcriber
+    from asr.app.transcribe import Transcriber
 
     transcriber = Transcriber(load_bundle(bundle_dir), chunk_seconds=10)
     transcriber.transcribe(path)  # compile the graph first: not part of what is measured
@@ -191,7 +191,7 @@ def test_long_recording_is_chunked_with_flat_memory(overfit_bundle, originals, t
 def test_batched_transcription_equals_one_file_at_a_time_in_input_order(overfit_bundle, originals, tmp_path):
     from asr.bundle import load_bundle
     from asr.errors import AudioError
-    from asr.transcribe import Transcriber
+    from asr.app.transcribe import Transcriber
 
     bundle = load_bundle(overfit_bundle[0])
     audio = [sf.read(source, dtype="float32")[0] for source, _ in originals]

@@ -10,16 +10,11 @@ import numpy as np
 import pytest
 from keras import ops
 
-from asr.ctc import (
-    beam_decode,
-    collapse_ctc_path,
-    ctc_loss,
-    decode,
-    greedy_decode,
-)
+from asr.decoding.ctc import beam_decode, collapse_ctc_path, decode, greedy_decode
 from asr.errors import UserError
-from asr.labels import steps_needed
-from asr.vocab import Vocabulary
+from asr.model.loss import ctc_loss
+from asr.text.labels import steps_needed
+from asr.text.vocab import Vocabulary
 
 # Two steps, per-step probabilities over [blank, a, b].
 STEP_PROBS = np.array([[0.5, 0.3, 0.2], [0.6, 0.1, 0.3]], dtype="float32")

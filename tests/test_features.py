@@ -7,9 +7,9 @@ import python_speech_features as psf
 import soundfile as sf
 
 from asr.errors import UserError
-from asr.extract import extract_corpus
-from asr.features import FeatureSettings, Normaliser, StatsAccumulator, compute_features, regression_delta
-from asr.shards import iter_split, read_shard, write_shard
+from asr.features.extract import extract_corpus
+from asr.features.mfcc import FeatureSettings, Normaliser, StatsAccumulator, compute_features, regression_delta
+from asr.features.shards import iter_split, read_shard, write_shard
 
 
 def chirp(seconds=0.5, rate=16000, seed=0):
@@ -104,7 +104,7 @@ def test_shard_round_trip(tmp_path):
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])  # fork for the stage, spawn once TensorFlow is loaded
 def test_parallel_extraction_writes_shards_index_and_train_only_stats(tmp_path, monkeypatch, start_method):
-    monkeypatch.setattr("asr.extract.worker_start_method", lambda: start_method)
+    monkeypatch.setattr("asr.features.extract.worker_start_method", lambda: start_method)
     rows = []
     for i, split in enumerate(["train"] * 5 + ["dev"] * 2):
         audio = chirp(0.3 + 0.1 * i, seed=i) * (1.0 if split == "train" else 0.2)

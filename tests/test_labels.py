@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from asr.errors import UserError
-from asr.labels import encode_labels, label_split, steps_needed
-from asr.vocab import Vocabulary
+from asr.text.labels import encode_labels, label_split, steps_needed
+from asr.text.vocab import Vocabulary
 
 CHARS = " abcdefghijklmnopqrstuvwxyz'"
 

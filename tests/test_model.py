@@ -10,7 +10,7 @@ import pytest
 from keras import ops
 
 from asr.errors import UserError
-from asr.model import FrameStacking, ModelSettings, build_model, stacked_length
+from asr.model.network import FrameStacking, ModelSettings, build_model, stacked_length
 
 NUM_FEATURES = 5
 NUM_CLASSES = 4

@@ -11,7 +11,7 @@ import soundfile as sf
 from omegaconf import OmegaConf
 
 from asr.corpus.common import MANIFEST_COLUMNS, SPLITS, Rejection
-from asr.corpus.espeak import EspeakSynth, case_folded_data, espeak_paths
+from asr.corpus.engines.espeak import EspeakSynth, case_folded_data, espeak_paths
 from asr.corpus.sentences import frequent_words, is_clean_word, make_sentences
 from asr.corpus.synthetic import (
     TRIM_THRESHOLD_DB,

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from asr.text import apply_vocabulary, normalise_text
+from asr.text.normalise import apply_vocabulary, normalise_text
 
 CHARS = " abcdefghijklmnopqrstuvwxyz'"
 

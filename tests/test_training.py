@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from asr.bundle import load_bundle
-from asr.data import read_labels
+from asr.model.data import read_labels
 from asr.errors import UserError
-from asr.model import ModelSettings, build_model
-from asr.training import TrainSettings, make_train_step
+from asr.model.network import ModelSettings, build_model
+from asr.model.training import TrainSettings, make_train_step
 from stages import evaluate, train
 from tests.conftest import REPO, TINY, run_stage
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from asr.audio import load_audio, write_wav
+from asr.audio.io import load_audio, write_wav
 from asr.errors import AudioError
 
 SPLITS = ("train", "dev", "test")

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from asr.audio import check_audio, resample, write_wav
+from asr.audio.io import check_audio, resample, write_wav
 from asr.corpus.common import SPLITS, Rejection
-from asr.corpus.espeak import EspeakSynth, case_folded_data, espeak_paths
+from asr.corpus.engines.espeak import EspeakSynth, case_folded_data, espeak_paths
 from asr.corpus.sentences import frequent_words, make_sentences
 from asr.errors import AudioError, UserError
 

@@ -9,14 +9,14 @@ import numpy as np
 import soundfile as sf
 import tensorflow as tf
 
-from asr.alignment import ctc_align, word_timings
-from asr.audio import SILENCE_PEAK, load_audio, load_raw_pcm
+from asr.decoding.alignment import ctc_align, word_timings
+from asr.audio.io import SILENCE_PEAK, load_audio, load_raw_pcm
 from asr.bundle import Bundle
-from asr.chunking import chunk_array, split_at_pauses, stream_chunks
-from asr.ctc import decode
+from asr.audio.chunking import chunk_array, split_at_pauses, stream_chunks
+from asr.decoding.ctc import decode
 from asr.errors import AudioError
-from asr.features import compute_features
-from asr.model import stacked_length
+from asr.features.mfcc import compute_features
+from asr.model.network import stacked_length
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".raw", ".pcm"}
 

@@ -1,7 +1,7 @@
 """The inference network: masked features -> frame stacking -> BiGRU/BiLSTM stack -> log-probabilities.
 
 The model outputs per-step log-probabilities over the vocabulary (blank = index 0), so the same
-tensor feeds `asr.ctc.ctc_loss` during training and `asr.ctc.decode` at inference time.
+tensor feeds `asr.model.loss.ctc_loss` during training and `asr.decoding.ctc.decode` at inference time.
 """
 
 from dataclasses import dataclass

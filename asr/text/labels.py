@@ -4,8 +4,8 @@ from collections import Counter
 
 import pandas as pd
 
-from asr.text import apply_vocabulary, normalise_text
-from asr.vocab import Vocabulary
+from asr.text.normalise import apply_vocabulary, normalise_text
+from asr.text.vocab import Vocabulary
 
 LABEL_COLUMNS = ["id", "speaker", "duration", "num_frames", "text", "label"]
 DROPPED_COLUMNS = ["id", "split", "reason"]
@@ -46,3 +46,18 @@ def label_split(manifest: pd.DataFrame, num_frames: dict[str, int], vocab: Vocab
         rows.append(dict(id=utt.id, speaker=utt.speaker, duration=utt.duration, num_frames=frames,
                          text=text, label=" ".join(map(str, label))))
     return pd.DataFrame(rows, columns=LABEL_COLUMNS), dropped, oov_counts
+
+
+def filter_alignable(labels, subsample: int):
+    """Drop utterances too short for their label once frames are stacked by `subsample`.
+
+    Returns (kept labels, [(id, reason), ...]).
+    """
+    dropped, keep = [], []
+    for row in labels.itertuples():
+        steps = -(-int(row.num_frames) // subsample)
+        needed = steps_needed(encode_labels(row.label))
+        keep.append(steps >= needed)
+        if steps < needed:
+            dropped.append((row.id, f"cannot align: {steps} steps after subsample {subsample} < {needed} needed"))
+    return labels[keep].reset_index(drop=True), dropped

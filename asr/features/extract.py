@@ -9,9 +9,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from asr.audio import load_audio
-from asr.features import FeatureSettings, StatsAccumulator, compute_features
-from asr.shards import INDEX_COLUMNS, write_shard
+from asr.audio.io import load_audio
+from asr.features.mfcc import FeatureSettings, StatsAccumulator, compute_features
+from asr.features.shards import INDEX_COLUMNS, write_shard
 
 
 def worker_start_method() -> str:

@@ -3,7 +3,7 @@
 import numpy as np
 import soundfile as sf
 
-from asr.audio import resample, to_mono
+from asr.audio.io import resample, to_mono
 from asr.errors import AudioError
 
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from asr.atomic import atomic_path  # noqa: E402
-from asr.vocab import Vocabulary  # noqa: E402
+from asr.text.vocab import Vocabulary  # noqa: E402
 
 
 def save_posteriorgram(path, log_probs: np.ndarray, vocab: Vocabulary, reference: str, hypothesis: str,

@@ -46,10 +46,10 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "transcribe":
-            from asr.commands import run_transcribe
+            from asr.app.commands import run_transcribe
 
             return run_transcribe(args)
-        from asr.commands import run_evaluate
+        from asr.app.commands import run_evaluate
 
         return run_evaluate(args)
     except UserError as exc:

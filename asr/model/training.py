@@ -10,13 +10,12 @@ import pandas as pd
 import tensorflow as tf
 from tqdm import tqdm
 
-from asr.checkpoint import load_checkpoint, read_state, save_checkpoint
-from asr.ctc import ctc_loss
+from asr.model.checkpoint import load_checkpoint, read_state, save_checkpoint
+from asr.model.loss import ctc_loss
 from asr.errors import UserError
-from asr.evaluation import make_forward, predict_dataset
-from asr.labels import encode_labels, steps_needed
+from asr.model.inference import make_forward, predict_dataset
 from asr.metrics import character_error_rate
-from asr.model import stacked_length
+from asr.model.network import stacked_length
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta, "sgd": keras.optimizers.SGD}
 
@@ -197,18 +196,3 @@ def _record_skipped(state, batch, losses, limit: int, log):
     if len(state["skipped"]) > limit:
         raise UserError(f"training diverged: {len(state['skipped'])} batches had non-finite losses "
                         f"(train.max_nonfinite_batches = {limit}); lower train.learning_rate or check the data")
-
-
-def filter_alignable(labels, subsample: int):
-    """Drop utterances too short for their label once frames are stacked by `subsample`.
-
-    Returns (kept labels, [(id, reason), ...]).
-    """
-    dropped, keep = [], []
-    for row in labels.itertuples():
-        steps = -(-int(row.num_frames) // subsample)
-        needed = steps_needed(encode_labels(row.label))
-        keep.append(steps >= needed)
-        if steps < needed:
-            dropped.append((row.id, f"cannot align: {steps} steps after subsample {subsample} < {needed} needed"))
-    return labels[keep].reset_index(drop=True), dropped

@@ -1,12 +1,15 @@
 """tf.data input pipeline: stream feature shards, normalise, bucket by length, pad, prefetch."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from asr.features import Normaliser
-from asr.labels import encode_labels
-from asr.shards import iter_split
+from asr.features.mfcc import Normaliser
+from asr.errors import UserError
+from asr.text.labels import encode_labels, filter_alignable
+from asr.features.shards import iter_split
 
 # Padded frames are exactly zero; the model's Masking layer relies on that.
 PAD_FEATURE = 0.0
@@ -15,6 +18,20 @@ PAD_LABEL = 0
 
 def read_labels(path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"id": str, "speaker": str, "text": str, "label": str}, keep_default_na=False)
+
+
+def read_alignable_splits(labels_dir, splits, subsample: int, log=print) -> dict[str, pd.DataFrame]:
+    """Each split's labels less the utterances too short to align (each reported through `log`)."""
+    result = {}
+    for split in splits:
+        path = Path(labels_dir) / f"{split}.csv"
+        labels, dropped = filter_alignable(read_labels(path), subsample)
+        for utt_id, reason in dropped:
+            log(f"skipped {split} utterance {utt_id}: {reason}")
+        if labels.empty:
+            raise UserError(f"no usable {split} utterances in {path}")
+        result[split] = labels
+    return result
 
 
 def bucket_boundaries(num_frames, batch_size: int, max_buckets: int = 8) -> list[int]:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from asr.vocab import BLANK_INDEX
+from asr.text.vocab import BLANK_INDEX
 
 
 def ctc_align(log_probs: np.ndarray, label: list[int]) -> list[tuple[int, int]]:

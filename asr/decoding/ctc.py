@@ -1,8 +1,8 @@
-"""CTC loss and decoding over per-step log-probabilities, blank = index 0 (see asr.vocab).
+"""CTC decoding over per-step log-probabilities, blank = index 0 (see asr.text.vocab).
 
-keras.ops.ctc_loss / ctc_decode document their input as unnormalised logits; on the TensorFlow
-backend both apply a (log-)softmax themselves. log_softmax of log-probabilities is the identity,
-so the model's log-probabilities can be passed as they are (tests/test_ctc.py checks this).
+keras.ops.ctc_decode documents its input as unnormalised logits; on the TensorFlow backend it
+applies a (log-)softmax itself. log_softmax of log-probabilities is the identity, so the model's
+log-probabilities can be passed as they are (tests/test_ctc.py checks this).
 """
 
 from collections.abc import Sequence
@@ -11,26 +11,9 @@ import numpy as np
 from keras import ops
 
 from asr.errors import UserError
-from asr.vocab import BLANK_INDEX
+from asr.text.vocab import BLANK_INDEX
 
 STRATEGIES = ("greedy", "beam")
-
-
-def ctc_loss(labels, log_probs, label_lengths, logit_lengths):
-    """Per-utterance CTC negative log-likelihood, shape (batch,).
-
-    labels: int (batch, max_label_len), padded with 0; log_probs: (batch, steps, classes);
-    label_lengths / logit_lengths: (batch,) TRUE lengths, never the padded widths. An impossible
-    alignment (fewer steps than `asr.labels.steps_needed`) is not inf on the TensorFlow backend:
-    tf.nn.ctc_loss_dense stands in log(1e-307) ~ -707 for log(0), so the loss is a finite ~707+.
-    """
-    return ops.ctc_loss(
-        ops.cast(labels, "int32"),
-        log_probs,
-        ops.cast(label_lengths, "int32"),
-        ops.cast(logit_lengths, "int32"),
-        mask_index=BLANK_INDEX,
-    )
 
 
 def collapse_ctc_path(path: Sequence[int], blank: int = BLANK_INDEX) -> list[int]:

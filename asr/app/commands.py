@@ -11,8 +11,8 @@ from asr.atomic import write_csv
 from asr.bundle import load_bundle
 from asr.errors import AudioError, UserError
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
-from asr.text import apply_vocabulary, normalise_text
-from asr.transcribe import Transcriber, collect_audio_files
+from asr.text.normalise import apply_vocabulary, normalise_text
+from asr.app.transcribe import Transcriber, collect_audio_files
 
 
 def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:

@@ -5,9 +5,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from asr.ctc import ctc_loss, decode
-from asr.model import stacked_length
-from asr.vocab import Vocabulary
+from asr.decoding.ctc import decode
+from asr.model.loss import ctc_loss
+from asr.model.network import stacked_length
+from asr.text.vocab import Vocabulary
 
 
 def make_forward(model):

@@ -1,5 +1,6 @@
 """Resumable training state: weights, optimizer variables and loop counters after each epoch."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -8,6 +9,14 @@ import numpy as np
 from asr.atomic import atomic_path, write_json
 
 STATE_FILE = "state.json"
+
+
+def run_fingerprint(settings: list[dict], data_files) -> str:
+    """What a checkpoint must match to be resumed: the settings and the exact bytes of the training data."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for path in data_files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def save_checkpoint(directory, model, optimizer, best_model, state: dict) -> None:
