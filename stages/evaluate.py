@@ -8,10 +8,14 @@ def evaluate(cfg) -> dict:
     from asr.evaluation.report import DecodeSettings, evaluate_bundle
 
     metrics = evaluate_bundle(cfg.paths.model, cfg.paths.features, cfg.paths.labels, cfg.paths.eval,
-                              DecodeSettings(**cfg.decode))
+                              DecodeSettings(**cfg.decode), cfg.data.get("heldout_engine"))
     print(f"evaluate: test CER {metrics['test_cer']:.4f}, WER {metrics['test_wer']:.4f}, loss {metrics['test_loss']}, "
           f"dev CER {metrics['dev_cer']}, {metrics['num_utterances']} utterances, RTF {metrics['rtf']:.4f} "
           f"({metrics['decode']})")
+    for engine, scores in metrics["test_by_engine"].items():
+        heldout = " (held out: never heard in training)" if engine == metrics["heldout_engine"] else ""
+        print(f"evaluate:   {engine}: CER {scores['cer']:.4f}, WER {scores['wer']:.4f}, "
+              f"{scores['utterances']} utterances{heldout}")
     return metrics
 
 

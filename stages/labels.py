@@ -27,7 +27,7 @@ def run(cfg) -> None:
     dropped, oov, kept = [], Counter(), {}
     with atomic_dir(out_dir) as tmp:
         for split in SPLITS:
-            manifest = pd.read_csv(Path(cfg.paths.prepared) / f"{split}.csv", dtype={"id": str, "speaker": str})
+            manifest = pd.read_csv(Path(cfg.paths.prepared) / f"{split}.csv", dtype=str, keep_default_na=False)
             labels, split_dropped, split_oov = label_split(manifest, num_frames, vocab, cfg.labels.oov)
             labels.to_csv(tmp / f"{split}.csv", index=False)
             dropped += split_dropped

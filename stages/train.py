@@ -35,7 +35,7 @@ def train(cfg) -> dict:
 
     def dataset(split, shuffle):
         return make_dataset(features_dir, split, splits[split], normaliser, settings.batch_size, shuffle,
-                            settings.seed, features.dim)
+                            settings.seed, features.dim, settings.masking() if shuffle else None)
 
     model = build_model(features.dim, vocab.size, model_settings)
     fingerprint = run_fingerprint([dict(cfg.model), dict(cfg.train)],
@@ -70,8 +70,9 @@ def run(cfg):
     cfg = rebase_paths(cfg, ("model", "checkpoint", "live", "eval"), job_dir)
     summary = train(cfg)
     metrics = evaluate_bundle(cfg.paths.model, cfg.paths.features, cfg.paths.labels, cfg.paths.eval,
-                              DecodeSettings(**cfg.decode))
+                              DecodeSettings(**cfg.decode), cfg.data.get("heldout_engine"))
     write_job_record(job_dir, dict(dev_cer=metrics["dev_cer"], test_cer=metrics["test_cer"],
+                                   heldout_cer=metrics["heldout_cer"],
                                    test_wer=metrics["test_wer"], train_minutes=summary["train_minutes"],
                                    best_epoch=summary["best_epoch"]))
     return metrics["dev_cer"]  # the objective for sweepers such as Optuna

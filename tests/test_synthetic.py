@@ -1,4 +1,4 @@
-"""The eSpeak NG synthetic corpus: reproducible, speaker- and sentence-disjoint, clean labels."""
+"""The synthetic corpus: several engines, a held-out engine, augmentation; reproducible and disjoint."""
 
 import hashlib
 import re
@@ -11,26 +11,27 @@ import soundfile as sf
 from omegaconf import OmegaConf
 
 from asr.corpus.common import MANIFEST_COLUMNS, SPLITS, Rejection
-from asr.corpus.engines.espeak import EspeakSynth, case_folded_data, espeak_paths
+from asr.corpus.engines import open_engine
+from asr.corpus.engines.espeak import EspeakSynth
 from asr.corpus.sentences import frequent_words, is_clean_word, make_sentences
 from asr.corpus.synthetic import (
     TRIM_THRESHOLD_DB,
     SyntheticSettings,
     UtteranceJob,
     assign_voices,
-    available_voices,
     render_utterance,
     synthesise_corpus,
 )
 from asr.errors import UserError
+from asr.text.normalise import normalise_text
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "data" / "synthetic.yaml"
 
 
 def small_settings(**overrides) -> SyntheticSettings:
-    """The real conf/data/synthetic.yaml, shrunk to a few utterances."""
+    """The real conf/data/synthetic.yaml (three engines, piper held out), shrunk to a few utterances."""
     data = OmegaConf.to_container(OmegaConf.load(CONF))
-    data.update(num_utterances=30, workers=1)
+    data.update(num_utterances=30, workers=1, test_fraction=0.2)
     data.update(overrides)
     return SyntheticSettings.from_config(data)
 
@@ -41,12 +42,13 @@ def wav_bytes(out_dir: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The same small corpus three times: twice with 2 workers, once in-process."""
+    """The same small corpus three times: twice with 2 workers, once in-process; and once unaugmented."""
     settings = small_settings()
     results = {}
-    for name, workers in [("first", 2), ("second", 2), ("serial", 1)]:
+    for name, changed in [("first", dict(workers=2)), ("second", dict(workers=2)), ("serial", {}),
+                          ("unaugmented", dict(augment_splits=()))]:
         out_dir = tmp_path_factory.mktemp(name)
-        rows, rejected = synthesise_corpus(out_dir, replace(settings, workers=workers))
+        rows, rejected = synthesise_corpus(out_dir, replace(settings, **changed))
         results[name] = (out_dir, rows, rejected)
     return results
 
@@ -86,31 +88,10 @@ def test_rows_have_manifest_columns_and_sorted_order(corpus):
     assert all(r["path"] == f"audio/{r['split']}/{r['id']}.wav" for r in rows)
 
 
-def test_every_split_is_nonempty_with_expected_sizes(corpus):
-    _, rows, _ = corpus
-    counts = {split: sum(r["split"] == split for r in rows) for split in SPLITS}
-    assert counts == {"train": 26, "dev": 2, "test": 2}  # 30 * 0.05 rounds to 2
 
 
-def test_speakers_are_disjoint_between_splits(corpus):
-    _, rows, _ = corpus
-    speakers = {split: {r["speaker"] for r in rows if r["split"] == split} for split in SPLITS}
-    assert speakers["train"] and speakers["dev"] and speakers["test"]
-    assert not speakers["train"] & speakers["dev"]
-    assert not speakers["train"] & speakers["test"]
-    assert not speakers["dev"] & speakers["test"]
 
 
-def test_held_out_voices_are_never_given_to_train():
-    # With many utterances every train voice gets used; none may be a held-out one.
-    settings = small_settings()
-    voices = available_voices(EspeakSynth())
-    split_voices = assign_voices(voices, settings)
-    assert len(split_voices["dev"]) == settings.dev_voices and len(split_voices["test"]) == settings.test_voices
-    assert not set(split_voices["train"]) & (set(split_voices["dev"]) | set(split_voices["test"]))
-    assert not set(split_voices["dev"]) & set(split_voices["test"])
-    assert sorted(sum(split_voices.values(), ())) == sorted(voices)
-    assert assign_voices(voices, replace(settings, seed=1)) != split_voices  # chosen by the seed
 
 
 def test_dev_and_test_sentences_never_occur_in_train(corpus):
@@ -120,10 +101,6 @@ def test_dev_and_test_sentences_never_occur_in_train(corpus):
     assert len(set(sum(texts.values(), []))) == len(rows)  # all distinct
 
 
-def test_text_is_lowercase_letters_spaces_and_apostrophes(corpus):
-    _, rows, _ = corpus
-    for row in rows:
-        assert re.fullmatch(r"[a-z']+( [a-z']+)*", row["text"]), row["text"]
 
 
 def test_written_files_are_mono_16_bit_at_the_sample_rate(corpus):
@@ -133,51 +110,12 @@ def test_written_files_are_mono_16_bit_at_the_sample_rate(corpus):
         assert (info.samplerate, info.channels, info.subtype, info.format) == (16000, 1, "PCM_16", "WAV")
 
 
-def test_row_durations_match_the_files(corpus):
-    out_dir, rows, _ = corpus
-    for row in rows:
-        info = sf.info(str(out_dir / row["path"]))
-        assert row["duration"] == pytest.approx(info.frames / info.samplerate, abs=1e-4)
-        assert 0.3 < row["duration"] < 10
 
 
-def test_silence_is_trimmed_to_a_short_margin(corpus):
-    out_dir, rows, _ = corpus
-    clean_rows = [r for r in rows if _peak(out_dir / r["path"], 0.09) < 1e-3]  # silent first 90 ms
-    assert clean_rows, "expected some noise-free utterances with a silent margin"
-    for row in clean_rows:
-        audio, rate = sf.read(str(out_dir / row["path"]))
-        loud = np.flatnonzero(np.abs(audio) > 10 ** (TRIM_THRESHOLD_DB / 20) * np.abs(audio).max())
-        assert 0.09 <= loud[0] / rate <= 0.11
-        assert 0.09 <= (len(audio) - 1 - loud[-1]) / rate <= 0.11
 
 
-def test_noise_is_added_at_the_configured_snr(tmp_path):
-    settings = small_settings(num_utterances=20)
-    clean_rows, _ = synthesise_corpus(tmp_path / "clean", replace(settings, noise_fraction=0.0))
-    noisy_rows, _ = synthesise_corpus(tmp_path / "noisy", replace(settings, noise_fraction=1.0))
-    # Noise changes nothing else: same sentences, voices and lengths.
-    assert [(r["text"], r["speaker"], r["duration"]) for r in clean_rows] == [
-        (r["text"], r["speaker"], r["duration"]) for r in noisy_rows
-    ]
-    for row in clean_rows:
-        clean, _ = sf.read(str(tmp_path / "clean" / row["path"]))
-        noisy, _ = sf.read(str(tmp_path / "noisy" / row["path"]))
-        assert not np.array_equal(clean, noisy)
-        gain = np.dot(noisy, clean) / np.dot(clean, clean)  # a peak limiter may have scaled it
-        noise = noisy - gain * clean
-        snr_db = 10 * np.log10(np.sum((gain * clean) ** 2) / np.sum(noise**2))
-        assert snr_db == pytest.approx(settings.noise_snr_db, abs=1.0)
 
 
-def test_at_least_40_distinct_voices():
-    with case_folded_data(espeak_paths()[1]) as data_path:
-        synth = EspeakSynth(data_path)
-        voices = available_voices(synth)
-        assert len(voices) >= 40 and len(set(voices)) == len(voices)
-        # Each name must really change the sound (eSpeak ignores an unknown variant).
-        sounds = {_digest(synth.synthesise("three red birds", voice, 175, 50)[0]) for voice in voices}
-    assert len(sounds) == len(voices)
 
 
 def test_unknown_voice_is_a_user_error():
@@ -188,11 +126,6 @@ def test_unknown_voice_is_a_user_error():
         synth.synthesise("hello", "xx-nowhere", 175, 50)
 
 
-def test_silent_utterance_is_rejected_not_written(tmp_path):
-    job = UtteranceJob(index=0, id="syn-000000", split="train", text="", voices=("en-us+m1",))
-    result = render_utterance(job, small_settings(), EspeakSynth(), tmp_path)
-    assert isinstance(result, Rejection) and "silent" in result.reason
-    assert not list(tmp_path.rglob("*.wav"))
 
 
 def test_sentences_are_distinct_and_deterministic():
@@ -222,12 +155,121 @@ def test_settings_reject_bad_values():
         small_settings(num_utterances=0)
     with pytest.raises(UserError, match="unknown data keys"):
         small_settings(colour="blue")
+    with pytest.raises(UserError, match="data.augment.noise_snr_db must be"):
+        small_settings(augment=dict(noise_snr_db=[30, 10]))
+
+
+def test_every_split_is_nonempty_with_expected_sizes(corpus):
+    _, rows, _ = corpus
+    counts = {split: sum(r["split"] == split for r in rows) for split in SPLITS}
+    assert counts == {"train": 22, "dev": 2, "test": 6}  # 30 * 0.05 rounds to 2, 30 * 0.2 = 6
+
+
+def test_the_held_out_engine_speaks_only_in_test(corpus):
+    _, rows, _ = corpus
+    engines = {split: {r["engine"] for r in rows if r["split"] == split} for split in SPLITS}
+    assert "piper" in engines["test"]
+    assert "piper" not in engines["train"] | engines["dev"]
+    assert engines["train"] == {"espeak", "hibari"}
+    assert all(r["speaker"].startswith(r["engine"] + ":") for r in rows)
+
+
+def test_espeak_voices_are_disjoint_between_splits_and_one_voice_engines_are_shared():
+    settings = small_settings()
+    engine_voices = {"espeak": [f"v{i}" for i in range(20)], "hibari": ["heart"], "piper": ["joe"]}
+    split_voices = assign_voices(engine_voices, settings)
+    espeak = {split: {v for e, v in split_voices[split] if e == "espeak"} for split in SPLITS}
+    assert (len(espeak["dev"]), len(espeak["test"]), len(espeak["train"])) == (4, 4, 12)
+    assert not espeak["train"] & (espeak["dev"] | espeak["test"]) and not espeak["dev"] & espeak["test"]
+    assert all(("hibari", "heart") in split_voices[split] for split in SPLITS)
+    assert [split for split in SPLITS if ("piper", "joe") in split_voices[split]] == ["test"]
+    assert assign_voices(engine_voices, replace(settings, seed=1)) != split_voices  # chosen by the seed
+    no_heldout = assign_voices(engine_voices, replace(settings, heldout_engine=None))
+    assert ("piper", "joe") in no_heldout["train"]
+
+
+@pytest.mark.parametrize("voice", ["kal", "kal16", "slt", "cmu_us_slt_arctic", "kal_diphone"])
+def test_a_reserved_voice_is_refused_as_a_corpus_voice(voice):
+    with pytest.raises(UserError, match="reserved for outside evaluation"):
+        assign_voices({"flite": ["awb", voice]}, small_settings(engines=["flite"], heldout_engine=None))
+
+
+def test_sentences_normalise_to_the_label_alphabet(corpus):
+    _, rows, _ = corpus
+    for row in rows:
+        assert re.fullmatch(r"[a-z']+( [a-z']+)*", normalise_text(row["text"])), row["text"]
+        assert 5 <= len(normalise_text(row["text"]).split()) <= 20
+
+
+def test_row_durations_match_the_files(corpus):
+    out_dir, rows, _ = corpus
+    for row in rows:
+        info = sf.info(str(out_dir / row["path"]))
+        assert row["duration"] == pytest.approx(info.frames / info.samplerate, abs=1e-4)
+        assert 0.5 < row["duration"] <= 15
+
+
+def test_augmentation_changes_only_the_train_audio(runs):
+    (dir_a, rows_a, _), (dir_u, rows_u, _) = runs["first"], runs["unaugmented"]
+    assert [(r["text"], r["speaker"]) for r in rows_a] == [(r["text"], r["speaker"]) for r in rows_u]
+    for row_a, row_u in zip(rows_a, rows_u):
+        same = (dir_a / row_a["path"]).read_bytes() == (dir_u / row_u["path"]).read_bytes()
+        assert same == (row_a["split"] != "train"), row_a["id"]
+
+
+def test_silence_is_trimmed_to_a_short_margin(runs):
+    out_dir, rows, _ = runs["unaugmented"]
+    for row in rows:
+        audio, rate = sf.read(str(out_dir / row["path"]))
+        loud = np.flatnonzero(np.abs(audio) > 10 ** (TRIM_THRESHOLD_DB / 20) * np.abs(audio).max())
+        assert 0.08 <= loud[0] / rate <= 0.12, row["speaker"]
+        assert 0.08 <= (len(audio) - 1 - loud[-1]) / rate <= 0.12, row["speaker"]
+
+
+def test_too_long_renderings_are_rejected_with_the_reason(tmp_path):
+    rows, rejected = synthesise_corpus(tmp_path, small_settings(num_utterances=12, max_seconds=1.0,
+                                                                engines=["espeak"], heldout_engine=None))
+    assert all(r["duration"] <= 1.0 for r in rows)
+    assert rejected and all("longer than data.max_seconds (1.0)" in r.reason for r in rejected)
+
+
+def test_at_least_40_distinct_espeak_voices():
+    engine = open_engine("espeak", {})
+    try:
+        voices = engine.voices()
+        assert len(voices) >= 40 and len(set(voices)) == len(voices)
+        # Each name must really change the sound (eSpeak ignores an unknown variant).
+        sounds = {_digest(engine.synth.synthesise("three red birds", voice, 175, 50)[0]) for voice in voices}
+    finally:
+        engine.close()
+    assert len(sounds) == len(voices)
+
+
+def test_silent_utterance_is_rejected_not_written(tmp_path):
+    job = UtteranceJob(index=0, id="syn-000000", split="train", text="", voices=(("espeak", "en-us+m1"),))
+    engine = open_engine("espeak", {})
+    try:
+        result = render_utterance(job, small_settings(), {"espeak": engine}, tmp_path)
+    finally:
+        engine.close()
+    assert isinstance(result, Rejection) and "silent" in result.reason
+    assert not list(tmp_path.rglob("*.wav"))
+
+
+def test_engine_settings_are_checked():
+    with pytest.raises(UserError, match="data.engines: unknown engine \\(known: espeak, piper, hibari, flite\\), got festivox"):
+        small_settings(engines=["espeak", "festivox"])
+    with pytest.raises(UserError, match="data.heldout_engine must be null or one of data.engines, got flite"):
+        small_settings(heldout_engine="flite")
+    with pytest.raises(UserError, match="data.espeak: rate_wpm must be >= 80"):
+        open_engine("espeak", {"rate_wpm": [20, 30]})
+
+
+def test_a_missing_debian_engine_names_the_package(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without flite
+    with pytest.raises(UserError, match="engine flite is not installed: apt-get install flite"):
+        open_engine("flite", {})
 
 
 def _digest(audio: np.ndarray) -> str:
     return hashlib.sha256(audio.tobytes()).hexdigest()
-
-
-def _peak(path: Path, seconds: float) -> float:
-    audio, rate = sf.read(str(path), frames=int(seconds * 16000))
-    return float(np.max(np.abs(audio)))

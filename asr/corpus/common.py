@@ -10,7 +10,8 @@ from asr.audio.io import load_audio, write_wav
 from asr.errors import AudioError
 
 SPLITS = ("train", "dev", "test")
-MANIFEST_COLUMNS = ["id", "path", "text", "duration", "speaker", "split"]
+# engine: the synthesiser that spoke the utterance, or "recorded" for a real corpus.
+MANIFEST_COLUMNS = ["id", "path", "text", "duration", "speaker", "engine", "split"]
 REJECTED_COLUMNS = ["id", "source", "reason"]
 
 
@@ -97,6 +98,7 @@ def convert_utterances(utterances, out_dir: Path, sample_rate: int):
                 text=utt.text,
                 duration=round(len(audio) / sample_rate, 4),
                 speaker=utt.speaker,
+                engine="recorded",
                 split=utt.split,
             )
         )

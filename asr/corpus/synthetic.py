@@ -1,9 +1,10 @@
-"""The default corpus: random English sentences spoken by eSpeak NG voices, written offline.
+"""The default corpus: English sentences spoken by several synthesis engines, written offline.
 
-Speaker-disjoint and sentence-disjoint splits: dev and test voices never speak in train,
-test voices never in dev, and no dev or test sentence occurs in train. Every utterance's
-random draws come from a generator seeded by (seed, utterance index), and eSpeak is reset
-per utterance, so the output is byte-identical for the same settings whatever `workers` is.
+Splits are sentence-disjoint (no dev or test sentence occurs in train) and, where an engine has
+enough voices (eSpeak), voice-disjoint: dev and test voices never speak in train. The engine named
+in `heldout_engine` speaks only in test, so test CER on it measures a synthesiser never heard.
+Every utterance's draws come from a generator seeded by (seed, utterance index), so the corpus is
+byte-identical for the same settings whatever `workers` is.
 """
 
 import multiprocessing
@@ -13,26 +14,20 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from asr.audio.augment import AugmentSettings, augment
 from asr.audio.io import check_audio, resample, write_wav
 from asr.corpus.common import SPLITS, Rejection
-from asr.corpus.engines.espeak import EspeakSynth, case_folded_data, espeak_paths
+from asr.corpus.engines import ENGINES, open_engine
+from asr.corpus.engines.reserved import is_reserved
 from asr.corpus.sentences import frequent_words, make_sentences
 from asr.errors import AudioError, UserError
-
-# Accents are eSpeak language files (lang/gmw/); "en" is British English.
-ACCENTS = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
-# Variants are files in voices/!v: seven male, seven female, three Klatt-synthesiser voices.
-VARIANTS = (
-    "m1", "m2", "m3", "m4", "m5", "m6", "m7",
-    "f1", "f2", "f3", "f4", "f5", "linda", "steph",
-    "klatt", "klatt2", "klatt3",
-)  # fmt: skip
 
 # Independent random streams, all derived from settings.seed: (seed, stream, index).
 SENTENCE_STREAM, VOICE_STREAM, UTTERANCE_STREAM = 0, 1, 2
 TRIM_MARGIN = 0.1  # seconds of context kept (or zero-padded) around the speech
 TRIM_THRESHOLD_DB = -50.0  # below this (relative to the peak) a sample counts as silence
-MAX_PEAK = 0.99  # utterances louder than this after noise are scaled down, never clipped
+MAX_PEAK = 0.99  # utterances louder than this are scaled down, never clipped
+SENTENCE_SOURCES = ("wordnet", "words")
 
 
 @dataclass(frozen=True)
@@ -42,79 +37,103 @@ class SyntheticSettings:
     sample_rate: int
     seed: int
     num_utterances: int
-    words_per_utterance: tuple[int, int]  # inclusive [min, max]
+    sentences: str  # "wordnet" (real sentences) or "words" (random phrases of frequent words)
+    sentence_words: tuple[int, int]  # inclusive [min, max] words of a wordnet sentence
+    words_per_utterance: tuple[int, int]  # inclusive [min, max], for sentences: words
     word_list_size: int
+    engines: tuple[str, ...]
+    heldout_engine: str | None
     dev_voices: int
     test_voices: int
     dev_fraction: float
     test_fraction: float
-    rate_wpm: tuple[int, int]  # inclusive [min, max]
-    pitch: tuple[int, int]  # inclusive [min, max], eSpeak's 0-100 scale
-    noise_fraction: float
-    noise_snr_db: float
+    max_seconds: float
+    augment_splits: tuple[str, ...]
+    augment: AugmentSettings
+    engine_options: dict  # engine -> its data.<engine> options
     workers: int
 
     @classmethod
     def from_config(cls, data) -> "SyntheticSettings":
         """From the `data` config group (a mapping; `corpus` is ignored)."""
-        names = {f.name for f in fields(cls)}
-        given = set(data.keys()) - {"corpus"}
-        if unknown := sorted(given - names):
+        plain = {k: (dict(v) if hasattr(v, "keys") else v) for k, v in dict(data).items()}
+        plain.pop("corpus", None)
+        options = {name: dict(plain.pop(name) or {}) for name in ENGINES if name in plain}
+        names = {f.name for f in fields(cls)} - {"engine_options"}
+        if unknown := sorted(set(plain) - names):
             raise UserError(f"unknown data keys for the synthetic corpus: {', '.join(unknown)}")
-        if missing := sorted(names - given):
+        if missing := sorted(names - set(plain)):
             raise UserError(f"missing data keys for the synthetic corpus: {', '.join(missing)}")
-        return cls(**{name: data[name] for name in names})
+        try:
+            augment_settings = AugmentSettings(**plain.pop("augment"))
+        except TypeError as exc:
+            raise UserError(f"data.augment: {exc}") from None
+        return cls(**plain, augment=augment_settings, engine_options=options)
 
     def __post_init__(self):
-        for name in ("words_per_utterance", "rate_wpm", "pitch"):
+        for name in ("sentence_words", "words_per_utterance"):
             value = tuple(int(v) for v in getattr(self, name))
-            if len(value) != 2 or value[0] > value[1]:
-                raise UserError(f"data.{name} must be [min, max] with min <= max, got {list(value)}")
+            if len(value) != 2 or not 1 <= value[0] <= value[1]:
+                raise UserError(f"data.{name} must be [min, max] with 1 <= min <= max, got {list(value)}")
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "engines", tuple(self.engines))
+        object.__setattr__(self, "augment_splits", tuple(self.augment_splits))
+        _require(self.sentences in SENTENCE_SOURCES, f"sentences must be one of {SENTENCE_SOURCES}", self.sentences)
         _require(self.sample_rate > 0, "sample_rate must be > 0", self.sample_rate)
         _require(self.num_utterances > 0, "num_utterances must be > 0", self.num_utterances)
-        _require(self.words_per_utterance[0] >= 1, "words_per_utterance min must be >= 1", self.words_per_utterance[0])
+        _require(len(self.engines) > 0 and len(set(self.engines)) == len(self.engines),
+                 "engines must be a non-empty list without repeats", list(self.engines))
+        for engine in self.engines:
+            _require(engine in ENGINES, f"engines: unknown engine (known: {', '.join(ENGINES)})", engine)
+        _require(self.heldout_engine is None or self.heldout_engine in self.engines,
+                 "heldout_engine must be null or one of data.engines", self.heldout_engine)
+        _require(self.heldout_engine is None or len(self.engines) > 1,
+                 "heldout_engine needs another engine to train on", list(self.engines))
         _require(self.dev_voices >= 1, "dev_voices must be >= 1", self.dev_voices)
         _require(self.test_voices >= 1, "test_voices must be >= 1", self.test_voices)
-        for name in ("dev_fraction", "test_fraction", "noise_fraction"):
+        for name in ("dev_fraction", "test_fraction"):
             _require(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]", getattr(self, name))
         _require(self.dev_fraction + self.test_fraction < 1, "dev_fraction + test_fraction must be < 1",
                  self.dev_fraction + self.test_fraction)  # fmt: skip
-        _require(self.rate_wpm[0] >= 80, "rate_wpm min must be >= 80 (eSpeak's slowest)", self.rate_wpm[0])
-        _require(0 <= self.pitch[0] and self.pitch[1] <= 100, "pitch must lie within [0, 100]", list(self.pitch))
+        _require(self.max_seconds > 0, "max_seconds must be > 0", self.max_seconds)
+        _require(set(self.augment_splits) <= set(SPLITS), f"augment_splits must be within {SPLITS}",
+                 list(self.augment_splits))
         _require(self.workers >= 1, "workers must be >= 1", self.workers)
 
 
 @dataclass(frozen=True)
 class UtteranceJob:
-    """One utterance to synthesise: its sentence and the voices of its split."""
+    """One utterance to synthesise: its sentence and the (engine, voice) pairs of its split."""
 
     index: int
     id: str
     split: str
     text: str
-    voices: tuple[str, ...]
+    voices: tuple[tuple[str, str], ...]
 
 
-def available_voices(synth: EspeakSynth) -> list[str]:
-    """Every accent x variant voice name, checked against the installed eSpeak NG data."""
-    voices = [f"{accent}+{variant}" for accent in ACCENTS for variant in VARIANTS]
-    for voice in voices:
-        synth.check_voice(voice)  # UserError naming the missing file
-    return voices
-
-
-def assign_voices(voices: list[str], settings: SyntheticSettings) -> dict[str, tuple[str, ...]]:
-    """Split -> voices: disjoint sets, the held-out ones chosen by the seed."""
+def assign_voices(engine_voices: dict[str, list[str]], settings: SyntheticSettings) -> dict[str, tuple]:
+    """Split -> (engine, voice) pairs. The held-out engine speaks only in test; an engine with more
+    voices than dev + test hold out has disjoint voices per split (chosen by the seed); an engine
+    with fewer speaks in every split (its sentences still differ)."""
+    splits = {split: [] for split in SPLITS}
     held_out = settings.dev_voices + settings.test_voices
-    if held_out >= len(voices):
-        raise UserError(f"data.dev_voices + data.test_voices must be < {len(voices)} (voices available), got {held_out}")
-    order = np.random.default_rng((settings.seed, VOICE_STREAM, 0)).permutation(len(voices))
-    shuffled = [voices[i] for i in order]
-    test = shuffled[: settings.test_voices]
-    dev = shuffled[settings.test_voices : held_out]
-    train = shuffled[held_out:]
-    return {"train": tuple(sorted(train)), "dev": tuple(sorted(dev)), "test": tuple(sorted(test))}
+    for engine, voices in engine_voices.items():
+        if reserved := [v for v in voices if is_reserved(v)]:
+            raise UserError(f"engine {engine}: voices {reserved} are reserved for outside evaluation")
+        pairs = [(engine, v) for v in sorted(voices)]
+        if engine == settings.heldout_engine:
+            splits["test"] += pairs
+        elif len(pairs) > held_out:
+            order = np.random.default_rng((settings.seed, VOICE_STREAM, 0)).permutation(len(pairs))
+            shuffled = [pairs[i] for i in order]
+            splits["test"] += shuffled[: settings.test_voices]
+            splits["dev"] += shuffled[settings.test_voices : held_out]
+            splits["train"] += shuffled[held_out:]
+        else:
+            for split in SPLITS:
+                splits[split] += pairs
+    return {split: tuple(sorted(pairs)) for split, pairs in splits.items()}
 
 
 def split_sizes(settings: SyntheticSettings) -> dict[str, int]:
@@ -130,12 +149,25 @@ def split_sizes(settings: SyntheticSettings) -> dict[str, int]:
     return {"train": total - dev - test, "dev": dev, "test": test}
 
 
-def plan_utterances(settings: SyntheticSettings, split_voices: dict[str, tuple[str, ...]]) -> list[UtteranceJob]:
-    """One job per utterance; each sentence is used once, so splits share no sentence."""
-    sizes = split_sizes(settings)
-    words = frequent_words(settings.word_list_size)
-    pool = make_sentences(words, settings.num_utterances, settings.words_per_utterance,
-                          seed=(settings.seed, SENTENCE_STREAM, 0))  # fmt: skip
+def sentence_pool(settings: SyntheticSettings) -> list[str]:
+    """`num_utterances` distinct sentences in a seeded order (each used once, so splits share none)."""
+    rng_seed = (settings.seed, SENTENCE_STREAM, 0)
+    if settings.sentences == "words":
+        words = frequent_words(settings.word_list_size)
+        return make_sentences(words, settings.num_utterances, settings.words_per_utterance, seed=rng_seed)
+    from asr.corpus.text_source import wordnet_sentences
+
+    pool = wordnet_sentences(*settings.sentence_words)
+    if len(pool) < settings.num_utterances:
+        raise UserError(f"only {len(pool)} WordNet sentences of {list(settings.sentence_words)} words; "
+                        f"data.num_utterances is {settings.num_utterances}")
+    order = np.random.default_rng(rng_seed).permutation(len(pool))[: settings.num_utterances]
+    return [pool[i] for i in order]
+
+
+def plan_utterances(settings: SyntheticSettings, split_voices: dict[str, tuple]) -> list[UtteranceJob]:
+    """One job per utterance, in split order (train, dev, test)."""
+    sizes, pool = split_sizes(settings), sentence_pool(settings)
     jobs, index = [], 0
     for split in SPLITS:
         for _ in range(sizes[split]):
@@ -154,45 +186,38 @@ def trim_silence(audio: np.ndarray, rate: int, margin: float = TRIM_MARGIN) -> n
     return np.pad(audio[start:end], (keep - (first - start), keep - (end - 1 - last)))
 
 
-def add_white_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Add white Gaussian noise at `snr_db` below the utterance's mean signal power."""
-    signal_power = float(np.mean(np.square(audio, dtype=np.float64)))
-    noise = rng.standard_normal(len(audio)) * np.sqrt(signal_power / 10 ** (snr_db / 10))
-    return (audio + noise).astype(np.float32)
-
-
-def render_utterance(job: UtteranceJob, settings: SyntheticSettings, synth: EspeakSynth, out_dir: Path):
-    """Synthesise, trim, resample, maybe add noise, write one WAV; a manifest row or a Rejection."""
+def render_utterance(job: UtteranceJob, settings: SyntheticSettings, engines: dict, out_dir: Path):
+    """Synthesise, trim, resample, augment (train), write one WAV; a manifest row or a Rejection."""
     rng = np.random.default_rng((settings.seed, UTTERANCE_STREAM, job.index))
-    # Every draw is made whatever its outcome, so changing e.g. noise_fraction changes
-    # only the noise, never the voice, rate or pitch of an utterance.
-    voice = job.voices[int(rng.integers(len(job.voices)))]
-    rate_wpm = int(rng.integers(settings.rate_wpm[0], settings.rate_wpm[1] + 1))
-    pitch = int(rng.integers(settings.pitch[0], settings.pitch[1] + 1))
-    espeak_seed = int(rng.integers(2**31))
-    noisy = bool(rng.random() < settings.noise_fraction)
-
-    audio, native_rate = synth.synthesise(job.text, voice, rate_wpm, pitch, seed=espeak_seed)
+    # The engine is drawn first, then the voice within it, so a one-voice engine is not drowned
+    # out by eSpeak's 136; every draw is made whatever its outcome.
+    split_engines = sorted({engine for engine, _ in job.voices})
+    engine = split_engines[int(rng.integers(len(split_engines)))]
+    voices = [voice for e, voice in job.voices if e == engine]
+    voice = voices[int(rng.integers(len(voices)))]
+    source = f"{engine} {voice}: {job.text!r}"
     try:
+        audio, native_rate, _drawn = engines[engine].speak(job.text, voice, rng)
         check_audio(audio)
-    except AudioError as exc:
-        return Rejection(job.id, f"espeak {voice}: {job.text!r}", str(exc))
+    except (AudioError, UserError) as exc:
+        return Rejection(job.id, source, str(exc))
     audio = resample(trim_silence(audio, native_rate), native_rate, settings.sample_rate)  # (samples,)
-    if noisy:
-        audio = add_white_noise(audio, settings.noise_snr_db, rng)
+    if job.split in settings.augment_splits:
+        audio, _applied = augment(audio, settings.sample_rate, settings.augment, rng)
+    seconds = len(audio) / settings.sample_rate
+    if seconds > settings.max_seconds:
+        return Rejection(job.id, source, f"{seconds:.1f} s is longer than data.max_seconds ({settings.max_seconds})")
     peak = float(np.max(np.abs(audio)))
     if peak > MAX_PEAK:
         audio = audio * np.float32(MAX_PEAK / peak)  # a gain keeps the SNR; clipping would not
     relative = Path("audio") / job.split / f"{job.id}.wav"
     write_wav(out_dir / relative, audio, settings.sample_rate)
-    return dict(
-        id=job.id,
-        path=relative.as_posix(),
-        text=job.text,
-        duration=round(len(audio) / settings.sample_rate, 4),
-        speaker=voice,
-        split=job.split,
-    )
+    return dict(id=job.id, path=relative.as_posix(), text=job.text, duration=round(seconds, 4),
+                speaker=f"{engine}:{voice}", engine=engine, split=job.split)
+
+
+def open_engines(settings: SyntheticSettings) -> dict:
+    return {name: open_engine(name, settings.engine_options.get(name, {})) for name in settings.engines}
 
 
 def synthesise_corpus(out_dir: Path, settings: SyntheticSettings):
@@ -201,33 +226,39 @@ def synthesise_corpus(out_dir: Path, settings: SyntheticSettings):
     Rows are sorted by split (train, dev, test) then id; paths are relative to out_dir.
     """
     out_dir = Path(out_dir)
-    with case_folded_data(espeak_paths()[1]) as data_path:
-        synth = EspeakSynth(data_path)
-        jobs = plan_utterances(settings, assign_voices(available_voices(synth), settings))
+    engines = open_engines(settings)  # fails early, naming a missing engine's package
+    try:
+        engine_voices = {name: engine.voices() for name, engine in engines.items()}
+        jobs = plan_utterances(settings, assign_voices(engine_voices, settings))
         progress = dict(total=len(jobs), desc="synthesise", unit="utt", mininterval=1.0)
         if settings.workers == 1:
-            results = [render_utterance(job, settings, synth, out_dir) for job in tqdm(jobs, **progress)]
+            results = [render_utterance(job, settings, engines, out_dir) for job in tqdm(jobs, **progress)]
         else:
             # spawn: workers start clean, safe even if TensorFlow threads run in this interpreter.
             context = multiprocessing.get_context("spawn")
-            initargs = (settings, out_dir, data_path)
-            with context.Pool(settings.workers, initializer=_start_worker, initargs=initargs) as pool:
+            with context.Pool(settings.workers, initializer=_start_worker, initargs=(settings, out_dir)) as pool:
                 chunksize = max(1, min(16, len(jobs) // (8 * settings.workers)))
                 results = list(tqdm(pool.imap_unordered(_render_in_worker, jobs, chunksize=chunksize), **progress))
+    finally:
+        for engine in engines.values():
+            engine.close()
     rows = sorted((r for r in results if isinstance(r, dict)), key=lambda r: (SPLITS.index(r["split"]), r["id"]))
     rejected = sorted((r for r in results if isinstance(r, Rejection)), key=lambda r: r.id)
     return rows, rejected
 
 
-_worker = {}  # per worker process: its EspeakSynth, settings and output directory
+_worker = {}  # per worker process: its engines, settings and output directory
 
 
-def _start_worker(settings: SyntheticSettings, out_dir: Path, data_path: Path) -> None:
-    _worker.update(synth=EspeakSynth(data_path), settings=settings, out_dir=out_dir)
+def _start_worker(settings: SyntheticSettings, out_dir: Path) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # the workers share the cores; one BLAS thread each
+    _worker.update(engines=open_engines(settings), settings=settings, out_dir=out_dir)
 
 
 def _render_in_worker(job: UtteranceJob):
-    return render_utterance(job, _worker["settings"], _worker["synth"], _worker["out_dir"])
+    return render_utterance(job, _worker["settings"], _worker["engines"], _worker["out_dir"])
 
 
 def _require(condition: bool, message: str, got) -> None:

@@ -40,8 +40,24 @@ def spread_ids(ids: pd.Series, count: int) -> set:
     return set(ids.iloc[:: max(1, len(ids) // max(1, count))][:count])
 
 
-def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: DecodeSettings) -> dict:
-    """Decode test and dev with the bundle in `model_dir`; write metrics, predictions and plots under `eval_dir`."""
+def per_engine(test: pd.DataFrame, heldout_engine: str | None) -> dict:
+    """CER and WER of each engine's test utterances, and of the held-out engine's (None without one)."""
+    engines = {engine: dict(cer=round(character_error_rate(g.reference, g.hypothesis), 5),
+                            wer=round(word_error_rate(g.reference, g.hypothesis), 5), utterances=len(g))
+               for engine, g in test.groupby("engine")} if "engine" in test else {}
+    heldout = engines.get(heldout_engine) if heldout_engine else None
+    return dict(test_by_engine=engines,
+                heldout_engine=heldout_engine,
+                heldout_cer=heldout["cer"] if heldout else None,
+                heldout_wer=heldout["wer"] if heldout else None)
+
+
+def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: DecodeSettings,
+                    heldout_engine: str | None = None) -> dict:
+    """Decode test and dev with the bundle in `model_dir`; write metrics, predictions and plots under `eval_dir`.
+
+    `heldout_engine` names the synthesiser kept out of training: its test CER is reported on its own.
+    """
     settings.validate()  # fail before loading anything
     bundle = load_bundle(model_dir)
     test_ids = pd.read_csv(Path(labels_dir) / "test.csv", dtype=str, keep_default_na=False)["id"]
@@ -64,16 +80,20 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
         num_utterances=len(test),
         rtf=round(test["seconds"].sum() / test["duration"].astype(float).sum(), 5),
         decode=settings.strategy,
+        **per_engine(test, heldout_engine),
     )
     step_seconds = bundle.features.win_step * bundle.model_settings.subsample
     out = Path(eval_dir)
     with atomic_dir(out / "plots") as plots:
         cer_by(test, "speaker").to_csv(plots / "cer_per_speaker.csv", index=False)
+        if "engine" in test:
+            cer_by(test, "engine").to_csv(plots / "cer_per_engine.csv", index=False)
         test[["id", "duration", "cer"]].round(4).to_csv(plots / "cer_vs_duration.csv", index=False)
         (plots / "posteriorgrams").mkdir()
         for row in test[test["id"].isin(shown)].itertuples():
             save_posteriorgram(plots / "posteriorgrams" / f"{row.id}.png", row.log_probs, bundle.vocab,
                                row.reference, row.hypothesis, step_seconds)
-    write_csv(out / "predictions.csv", test[["id", "speaker", "reference", "hypothesis", "cer"]].round({"cer": 5}))
+    columns = [c for c in ("id", "speaker", "engine", "reference", "hypothesis", "cer") if c in test]
+    write_csv(out / "predictions.csv", test[columns].round({"cer": 5}))
     write_json(out / "metrics.json", metrics)
     return metrics

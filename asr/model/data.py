@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from asr.features.mfcc import Normaliser
 from asr.errors import UserError
+from asr.model.spec_augment import SpecAugmentSettings, spec_augment
 from asr.text.labels import encode_labels, filter_alignable
 from asr.features.shards import iter_split
 
@@ -17,7 +18,8 @@ PAD_LABEL = 0
 
 
 def read_labels(path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"id": str, "speaker": str, "text": str, "label": str}, keep_default_na=False)
+    return pd.read_csv(path, dtype={"id": str, "speaker": str, "engine": str, "text": str, "label": str},
+                       keep_default_na=False)
 
 
 def read_alignable_splits(labels_dir, splits, subsample: int, log=print) -> dict[str, pd.DataFrame]:
@@ -42,10 +44,11 @@ def bucket_boundaries(num_frames, batch_size: int, max_buckets: int = 8) -> list
 
 
 def make_dataset(features_dir, split: str, labels: pd.DataFrame, normaliser: Normaliser, batch_size: int,
-                 shuffle: bool, seed: int, dim: int) -> tf.data.Dataset:
+                 shuffle: bool, seed: int, dim: int, masking: SpecAugmentSettings | None = None) -> tf.data.Dataset:
     """Batches of dicts: features (B, T, dim) f32, labels (B, L) i32, feature_lengths (B,), label_lengths (B,), ids (B,).
 
-    Only utterances listed in `labels` are read; shards are streamed one at a time.
+    Only utterances listed in `labels` are read; shards are streamed one at a time. `masking`
+    (training only) applies SpecAugment to each utterance before batching.
     """
     label_by_id = {row.id: np.asarray(encode_labels(row.label), np.int32) for row in labels.itertuples()}
 
@@ -63,6 +66,8 @@ def make_dataset(features_dir, split: str, labels: pd.DataFrame, normaliser: Nor
     )
     if shuffle:
         dataset = dataset.shuffle(4 * batch_size * 8, seed=seed, reshuffle_each_iteration=True)
+    if masking is not None and masking.enabled:
+        dataset = dataset.map(lambda x, y, i: (spec_augment(x, masking), y, i))  # sequential: seeded draws repeat
     dataset = dataset.map(
         lambda x, y, i: dict(features=x, labels=y, feature_lengths=tf.shape(x)[0], label_lengths=tf.shape(y)[0], ids=i)
     )

@@ -16,6 +16,7 @@ from asr.errors import UserError
 from asr.model.inference import make_forward, predict_dataset
 from asr.metrics import character_error_rate
 from asr.model.network import stacked_length
+from asr.model.spec_augment import SpecAugmentSettings
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta, "sgd": keras.optimizers.SGD}
 
@@ -34,6 +35,10 @@ class TrainSettings:
     min_learning_rate: float
     early_stopping_patience: int
     max_nonfinite_batches: int
+    spec_freq_masks: int = 0
+    spec_freq_width: int = 0
+    spec_time_masks: int = 0
+    spec_time_width: int = 0
 
     def validate(self) -> None:
         checks = [
@@ -47,11 +52,17 @@ class TrainSettings:
             ("train.lr_patience", self.lr_patience, self.lr_patience >= 1),
             ("train.early_stopping_patience", self.early_stopping_patience, self.early_stopping_patience >= 1),
             ("train.max_nonfinite_batches", self.max_nonfinite_batches, self.max_nonfinite_batches >= 0),
+            *((f"train.{key}", getattr(self, key), getattr(self, key) >= 0) for key in
+              ("spec_freq_masks", "spec_freq_width", "spec_time_masks", "spec_time_width")),
         ]
         for key, value, ok in checks:
             if not ok:
                 extra = f" (one of {', '.join(OPTIMIZERS)})" if key == "train.optimizer" else ""
                 raise UserError(f"{key} has an invalid value: {value!r}{extra}")
+
+    def masking(self) -> SpecAugmentSettings:
+        return SpecAugmentSettings(self.spec_freq_masks, self.spec_freq_width, self.spec_time_masks,
+                                   self.spec_time_width)
 
     def make_optimizer(self):
         return OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate)

