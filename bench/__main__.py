@@ -25,6 +25,9 @@ def parse_args(argv):
     parser.add_argument("--test-utterances", type=int, default=200, help="test utterances to transcribe")
     parser.add_argument("--train-seconds", type=float, default=90, help="wall-clock training budget per configuration (taken in --repeats turns)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of each row (training: turns)")
+    parser.add_argument("--sentences", type=int, default=30, help="sentences each synthesis engine speaks per repeat")
+    parser.add_argument("--repro", action="store_true",
+                        help="also time a whole `dvc repro` of the default pipeline in a fresh clone (about 15 min)")
     parser.add_argument("--output", default="bench/results.json")
     return parser.parse_args(argv)
 
@@ -39,6 +42,11 @@ def rows(results: dict):
     yield "transcription speed vs PocketSphinx", x["project"]["median"], x["reference"]["median"], x["unit"]
     yield "transcription CER vs PocketSphinx", x["project"]["cer"], x["reference"]["cer"], "CER"
     yield "dvc repro with nothing to do / dvc status", o["dvc_repro_noop"]["median"], o["dvc_status"]["median"], o["unit"]
+    s = results["synthesis"]
+    for engine in (e for e in s if isinstance(s[e], dict)):
+        yield f"synthesis: {engine} (one process) vs real time", s[engine]["median"], 1.0, s["unit"]
+    if "repro" in results:
+        yield "whole default `dvc repro` (fresh clone) vs 15 min", results["repro"]["seconds"], 900.0, "seconds"
 
 
 def main(argv=None) -> None:
@@ -58,7 +66,8 @@ def main(argv=None) -> None:
                    settings=vars(args))
     print("features...", flush=True)
     results["features"] = bench_features(train, prepared, params.features.workers, args.repeats)
-    from bench.overhead import bench_overhead
+    from bench.overhead import bench_overhead, bench_repro
+    from bench.synthesis import bench_synthesis
     from bench.training import bench_training
     from bench.transcription import bench_transcription
 
@@ -66,6 +75,12 @@ def main(argv=None) -> None:
     results["training"] = bench_training(params, args.train_seconds, args.repeats)
     print("transcription...", flush=True)
     results["transcription"] = bench_transcription(test, prepared, params.paths.model, args.repeats)
+    print("synthesis...", flush=True)
+    options = OmegaConf.to_container(params.data)
+    results["synthesis"] = bench_synthesis(params.data.engines, options, args.sentences, args.repeats)
+    if args.repro:
+        print("whole dvc repro in a fresh clone...", flush=True)
+        results["repro"] = bench_repro()
     print("pipeline overhead...", flush=True)
     results["overhead"] = bench_overhead(args.repeats)
     results["minutes"] = round((time.time() - started) / 60, 1)
