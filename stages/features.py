@@ -19,6 +19,7 @@ def run(cfg) -> None:
     settings = FeatureSettings(
         sample_rate=cfg.data.sample_rate, num_cep=f.num_cep, num_filters=f.num_filters,
         win_length=f.win_length, win_step=f.win_step, preemph=f.preemph, delta_window=f.delta_window,
+        cepstral_mean=f.cepstral_mean,
     )
     settings.validate()
     prepared = Path(cfg.paths.prepared)

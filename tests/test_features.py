@@ -126,3 +126,19 @@ def test_parallel_extraction_writes_shards_index_and_train_only_stats(tmp_path, 
     # statistics come from the train split only
     expected = np.concatenate(list(train.values()))
     np.testing.assert_allclose(normaliser.mean, expected.mean(0), rtol=1e-4, atol=1e-4)
+
+
+def test_utterance_cepstral_mean_removes_the_recording_level():
+    # A gain g adds log(g^2) to every log filterbank energy: with the DCT that moves only the
+    # energy term and c0 by a constant per frame, which the utterance mean takes away.
+    audio = np.random.default_rng(3).standard_normal(16000).astype(np.float32) * 0.1
+    with_mean = FeatureSettings(sample_rate=16000, cepstral_mean="utterance")
+    plain = FeatureSettings(sample_rate=16000)
+    assert np.allclose(compute_features(audio * 4, with_mean), compute_features(audio, with_mean), atol=1e-3)
+    assert not np.allclose(compute_features(audio * 4, plain), compute_features(audio, plain), atol=1e-1)
+    assert np.abs(compute_features(audio, with_mean)[:, :13].mean(axis=0)).max() < 1e-4
+
+
+def test_unknown_cepstral_mean_is_a_user_error():
+    with pytest.raises(UserError, match="features.cepstral_mean has an invalid value: 'frame'"):
+        FeatureSettings(sample_rate=16000, cepstral_mean="frame").validate()

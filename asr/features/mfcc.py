@@ -11,6 +11,9 @@ from asr.atomic import write_json
 from asr.errors import UserError
 
 
+CEPSTRAL_MEAN = ("none", "utterance")
+
+
 @dataclass(frozen=True)
 class FeatureSettings:
     sample_rate: int
@@ -20,6 +23,9 @@ class FeatureSettings:
     win_step: float = 0.01
     preemph: float = 0.97
     delta_window: int = 2
+    # "utterance": subtract each utterance's mean cepstrum (and log energy) before the deltas, which
+    # removes a fixed channel or vocal-tract tilt and the recording level; "none": keep them.
+    cepstral_mean: str = "none"
 
     @property
     def dim(self) -> int:
@@ -39,6 +45,7 @@ class FeatureSettings:
             ("features.win_step", self.win_step, 0 < self.win_step <= self.win_length),
             ("features.delta_window", self.delta_window, self.delta_window >= 1),
             ("data.sample_rate", self.sample_rate, self.sample_rate >= 4000),
+            ("features.cepstral_mean", self.cepstral_mean, self.cepstral_mean in CEPSTRAL_MEAN),
         ]
         for key, value, ok in checks:
             if not ok:
@@ -69,6 +76,8 @@ def compute_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray
         appendEnergy=True,
         winfunc=np.hamming,
     )  # (frames, num_cep)
+    if settings.cepstral_mean == "utterance":
+        mfcc = mfcc - mfcc.mean(axis=0, keepdims=True)
     delta = regression_delta(mfcc, settings.delta_window)
     delta2 = regression_delta(delta, settings.delta_window)
     return np.hstack([mfcc, delta, delta2]).astype(np.float32)
