@@ -1,4 +1,4 @@
-"""Neural synthesis engines (Piper, Hibari): real speech, reproducible, only voices shipped in wheels."""
+"""Synthesis engines (Piper, Hibari, eSpeak, Flite): real speech, reproducible, only usable voices."""
 
 import sys
 
@@ -139,3 +139,31 @@ def test_seeded_noise_graph_reads_noise_from_an_input_tiling_a_short_buffer(tmp_
     assert y.tolist() == [[0, 1, 2], [3, 4, 5]]
     (y,) = session.run(None, {"x": x, "noise_0": np.array([7, 8, 9, 10], np.float32)})
     assert y.tolist() == [[7, 8, 9], [10, 7, 8]]
+
+
+def test_every_engine_speaks_through_the_common_interface():
+    # open_engine + voices + speak is all the corpus uses; each engine draws its own variation.
+    from asr.corpus.engines import ENGINES, open_engine
+
+    for name in ENGINES:
+        engine = open_engine(name, {})
+        try:
+            voice = engine.voices()[0]
+            first = engine.speak("the water is cold", voice, np.random.default_rng(4))
+            again = engine.speak("the water is cold", voice, np.random.default_rng(4))
+            other = engine.speak("the water is cold", voice, np.random.default_rng(5))
+        finally:
+            engine.close()
+        audio, rate, drawn = first
+        assert audio.dtype == np.float32 and 0.4 < len(audio) / rate < 4, name
+        assert np.array_equal(audio, again[0]) and drawn == again[2], name
+        assert drawn != other[2], name  # another generator state draws other settings
+
+
+@pytest.mark.parametrize("voice", ["kal", "kal16", "slt"])
+def test_flite_refuses_its_reserved_voices(voice):
+    from asr.corpus.engines.flite import FliteEngine, voices
+
+    assert voice not in voices()
+    with pytest.raises(UserError, match="reserved for outside evaluation"):
+        FliteEngine().speak("hello there", voice, np.random.default_rng(0))
