@@ -41,6 +41,8 @@ def rows(results: dict):
     yield "training: dev CER within the budget (vs recipe)", t["project"]["dev_cer"], t["reference"]["dev_cer"], "CER"
     yield "transcription speed vs PocketSphinx", x["project"]["median"], x["reference"]["median"], x["unit"]
     yield "transcription CER vs PocketSphinx", x["project"]["cer"], x["reference"]["cer"], "CER"
+    yield "transcription speed: LM decoding vs greedy", x["project_lm"]["median"], x["project"]["median"], x["unit"]
+    yield "transcription WER: LM decoding vs greedy", x["project_lm"]["wer"], x["project"]["wer"], "WER"
     yield "dvc repro with nothing to do / dvc status", o["dvc_repro_noop"]["median"], o["dvc_status"]["median"], o["unit"]
     s = results["synthesis"]
     for engine in (e for e in s if isinstance(s[e], dict)):
@@ -74,7 +76,8 @@ def main(argv=None) -> None:
     print("training...", flush=True)
     results["training"] = bench_training(params, args.train_seconds, args.repeats)
     print("transcription...", flush=True)
-    results["transcription"] = bench_transcription(test, prepared, params.paths.model, args.repeats)
+    results["transcription"] = bench_transcription(test, prepared, params.paths.model, params.paths.lm, params.decode,
+                                                   args.repeats)
     print("synthesis...", flush=True)
     options = OmegaConf.to_container(params.data)
     results["synthesis"] = bench_synthesis(params.data.engines, options, args.sentences, args.repeats)

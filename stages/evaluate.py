@@ -8,14 +8,16 @@ def evaluate(cfg) -> dict:
     from asr.evaluation.report import DecodeSettings, evaluate_bundle
 
     metrics = evaluate_bundle(cfg.paths.model, cfg.paths.features, cfg.paths.labels, cfg.paths.eval,
-                              DecodeSettings(**cfg.decode), cfg.data.get("heldout_engine"))
+                              DecodeSettings(**cfg.decode), cfg.data.get("heldout_engine"), cfg.paths.lm)
     print(f"evaluate: test CER {metrics['test_cer']:.4f}, WER {metrics['test_wer']:.4f}, loss {metrics['test_loss']}, "
           f"dev CER {metrics['dev_cer']}, {metrics['num_utterances']} utterances, RTF {metrics['rtf']:.4f} "
           f"({metrics['decode']})")
+    print(f"evaluate: with the LM: test CER {metrics['test_cer_lm']:.4f}, WER {metrics['test_wer_lm']:.4f}, "
+          f"dev CER {metrics['dev_cer_lm']}, RTF {metrics['rtf_lm']:.4f}")
     for engine, scores in metrics["test_by_engine"].items():
         heldout = " (held out: never heard in training)" if engine == metrics["heldout_engine"] else ""
-        print(f"evaluate:   {engine}: CER {scores['cer']:.4f}, WER {scores['wer']:.4f}, "
-              f"{scores['utterances']} utterances{heldout}")
+        print(f"evaluate:   {engine}: CER {scores['cer']:.4f}, WER {scores['wer']:.4f}; with the LM "
+              f"CER {scores['cer_lm']:.4f}, WER {scores['wer_lm']:.4f}; {scores['utterances']} utterances{heldout}")
     return metrics
 
 
@@ -26,8 +28,9 @@ def run(cfg):
         evaluate(cfg)
         return None
     metrics = evaluate(rebase_paths(cfg, ("eval",), job_dir))
-    write_job_record(job_dir, {k: metrics[k] for k in ("dev_cer", "test_cer", "test_wer", "rtf")})
-    return metrics["dev_cer"]
+    write_job_record(job_dir, {k: metrics[k] for k in ("dev_cer", "dev_wer_lm", "test_cer", "test_wer",
+                                                        "test_wer_lm", "rtf", "rtf_lm")})
+    return metrics["dev_wer_lm"]  # the objective of a decode.lm_weight / decode.word_score sweep
 
 
 if __name__ == "__main__":

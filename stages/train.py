@@ -70,7 +70,7 @@ def run(cfg):
     cfg = rebase_paths(cfg, ("model", "checkpoint", "live", "eval"), job_dir)
     summary = train(cfg)
     metrics = evaluate_bundle(cfg.paths.model, cfg.paths.features, cfg.paths.labels, cfg.paths.eval,
-                              DecodeSettings(**cfg.decode), cfg.data.get("heldout_engine"))
+                              DecodeSettings(**cfg.decode), cfg.data.get("heldout_engine"), cfg.paths.lm)
     write_job_record(job_dir, dict(dev_cer=metrics["dev_cer"], test_cer=metrics["test_cer"],
                                    heldout_cer=metrics["heldout_cer"],
                                    test_wer=metrics["test_wer"], train_minutes=summary["train_minutes"],

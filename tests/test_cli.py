@@ -71,8 +71,11 @@ def test_any_rate_channels_depth_and_format_give_the_same_text(overfit_bundle, o
     texts = dict(line.split("\t", 1) for line in result.stdout.splitlines())
     original = texts.pop(str(source))
     assert character_error_rate([text], [original]) < 0.35, (text, original)  # the model really learnt it
-    assert texts[str(tmp_path / "8k.wav")] == texts[str(tmp_path / "narrowband16k.wav")]
-    assert texts[str(tmp_path / "8bit.wav")] == texts[str(tmp_path / "levels16bit.wav")]
+    # Same information, but libsndfile's and numpy's rounding to 256 levels (and the two resampling
+    # paths) can differ by one level in a few samples: a tiny overfitted model may then flip a letter.
+    for lossy, counterpart in (("8k.wav", "narrowband16k.wav"), ("8bit.wav", "levels16bit.wav")):
+        a, b = texts[str(tmp_path / lossy)], texts[str(tmp_path / counterpart)]
+        assert character_error_rate([b], [a]) <= 0.15, (lossy, a, b)
     for name in variants:
         if name not in ("8k.wav", "8bit.wav"):
             assert texts[str(tmp_path / name)] == original, name
@@ -221,7 +224,11 @@ def test_batched_transcription_equals_one_file_at_a_time_in_input_order(overfit_
         else:  # padding is masked: the same text and times, whatever else shares the batch
             assert (have.text, have.chars, have.words, have.duration) == (want.text, want.chars, want.words,
                                                                           want.duration)
-    assert got[2].text.count(got[0].text) >= 3  # the long file really was transcribed, piece by piece
+    # The long file really was transcribed, piece by piece: four times the three files' texts (a piece cut
+    # among others reads differently at its edges, so this is a CER, not an equality: the tiny model reads the
+    # long file at about 0.35 against its short ones, and one piece alone would be 0.75).
+    four_times = " ".join([got[0].text, got[3].text, got[5].text] * 4)
+    assert character_error_rate([four_times], [got[2].text]) < 0.5, (four_times, got[2].text)  # one piece: 0.75
 
 
 def test_inconsistent_or_incomplete_bundle_is_refused(overfit_bundle, originals, tmp_path):
@@ -238,3 +245,25 @@ def test_inconsistent_or_incomplete_bundle_is_refused(overfit_bundle, originals,
     (broken / "cmvn.json").unlink()
     result = asr("transcribe", "--model", broken, source)
     assert "incomplete model bundle, cmvn.json is missing" in result.stderr
+
+
+def test_decode_lm_with_a_domain_text_spells_its_words(overfit_bundle, originals, tmp_path):
+    # The LM built from the user's text (the three references) can only output their words; the
+    # overfitted model's acoustics pick the right sentence for each file.
+    bundle, _ = overfit_bundle
+    domain = tmp_path / "domain.txt"
+    domain.write_text("".join(f"{text}\n" for _, text in originals))
+    result = asr("transcribe", "--model", bundle, "--decode", "lm", "--lm-text", domain, *[p for p, _ in originals])
+    assert result.returncode == 0, result.stderr
+    assert [line.split("\t")[1] for line in result.stdout.splitlines()] == [text for _, text in originals]
+    assert "Reading" not in result.stderr  # KenLM's progress bar is kept off the terminal
+
+
+def test_decode_lm_without_a_language_model_is_one_clear_line(overfit_bundle, originals, tmp_path):
+    bundle, _ = overfit_bundle
+    result = asr("transcribe", "--model", bundle, "--decode", "lm", "--lm-dir", tmp_path, originals[0][0])
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"asr: error: {tmp_path}: no language model (words.arpa, lexicon.txt missing; "
+                                      f"run the `lm` stage)")
+    result = asr("transcribe", "--model", bundle, "--decode", "lm", "--lm", tmp_path / "x.arpa", originals[0][0])
+    assert result.returncode == 2 and "--lm and --lexicon go together" in result.stderr

@@ -12,7 +12,10 @@ pytestmark = pytest.mark.slow
 def test_repro_writes_metrics_predictions_and_plots(repo):
     metrics = json.loads((repo / "eval/metrics.json").read_text())
     assert {"test_cer", "test_wer", "test_loss", "dev_cer", "num_utterances", "rtf"} <= set(metrics)
-    assert (repo / "eval/predictions.csv").read_text().startswith("id,speaker,reference,hypothesis,cer")
+    assert (repo / "eval/predictions.csv").read_text().startswith(
+        "id,speaker,engine,reference,hypothesis,cer,hypothesis_lm,cer_lm")
+    assert {"test_cer_lm", "test_wer_lm", "heldout_cer", "heldout_cer_lm", "test_by_engine"} <= set(metrics)
+    assert set(metrics["test_by_engine"]) <= {"espeak", "hibari"} and metrics["heldout_engine"] == "hibari"
     assert sorted(p.name for p in (repo / "models/bundle").iterdir()) == [
         "cmvn.json", "features.json", "model.json", "model.keras", "training.json", "vocab.json"]
     assert (repo / "dvclive/plots/metrics/dev/cer.tsv").is_file()
@@ -34,7 +37,7 @@ def test_metrics_show_lists_loss_and_cer(repo):
 def test_plots_show_renders_curves_and_posteriorgrams(repo, tmp_path):
     run_command(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], cwd=repo)
     html = (tmp_path / "plots" / "index.html").read_text()
-    for title in ("Training curves", "Dev CER per epoch", "CER per speaker", "CER against duration"):
+    for title in ("Training curves", "Dev CER per epoch", "CER per speaker", "CER per engine", "CER against duration"):
         assert title in html
     assert html.count("<img") >= 2  # posteriorgram images
 

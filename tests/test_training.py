@@ -15,9 +15,10 @@ import pytest
 from asr.bundle import load_bundle
 from asr.model.data import read_labels
 from asr.errors import UserError
+from asr.metrics import character_error_rate
 from asr.model.network import ModelSettings, build_model
 from asr.model.training import TrainSettings, make_train_step
-from stages import evaluate, train
+from stages import evaluate, lm, train
 from tests.conftest import REPO, TINY, run_stage
 
 pytestmark = pytest.mark.slow
@@ -28,13 +29,23 @@ def test_train_and_evaluate_write_a_loadable_bundle_and_metrics(tiny_data):
     run_stage(train, cfg)
     bundle = load_bundle(cfg.paths.model)  # safe_mode=True inside
     assert bundle.vocab.size == 29 and bundle.features.dim == 39
+    run_stage(lm, cfg)
     run_stage(evaluate, cfg)
     metrics = json.loads(open(f"{cfg.paths.eval}/metrics.json").read())
     assert {"test_cer", "test_wer", "test_loss", "dev_cer", "num_utterances", "rtf"} <= set(metrics)
     assert metrics["num_utterances"] == len(read_labels(f"{cfg.paths.labels}/test.csv"))
     assert 0 <= metrics["test_cer"] and np.isfinite(metrics["test_loss"])
     predictions = pd.read_csv(f"{cfg.paths.eval}/predictions.csv")
-    assert list(predictions.columns) == ["id", "speaker", "reference", "hypothesis", "cer"]
+    assert list(predictions.columns) == ["id", "speaker", "engine", "reference", "hypothesis", "cer", "hypothesis_lm",
+                                         "cer_lm"]
+    # Per engine: each engine's CER is the corpus CER of its own rows; the held-out engine's is repeated.
+    for engine, scores in metrics["test_by_engine"].items():
+        rows = predictions[predictions["engine"] == engine]
+        assert scores["cer"] == round(character_error_rate(rows.reference, rows.hypothesis.fillna("")), 5)
+        assert scores["utterances"] == len(rows)
+    assert metrics["heldout_engine"] == "hibari"
+    assert metrics["heldout_cer"] == metrics["test_by_engine"].get("hibari", {}).get("cer")
+    assert {"test_cer_lm", "test_wer_lm", "dev_wer_lm", "rtf_lm"} <= set(metrics)
     assert len(list((root / "eval/plots/posteriorgrams").glob("*.png"))) == 2
     speakers = pd.read_csv(f"{cfg.paths.eval}/plots/cer_per_speaker.csv")
     assert set(speakers["speaker"]) == set(predictions["speaker"])

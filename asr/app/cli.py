@@ -5,6 +5,7 @@ import os
 import sys
 
 DEFAULT_MODEL = "models/bundle"  # paths.model in conf/config.yaml: where `dvc repro` puts the bundle
+DEFAULT_LM = "data/lm"  # paths.lm: where the `lm` stage writes the word LM and lexicon
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,8 +14,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_model_options(sub):
         sub.add_argument("--model", default=DEFAULT_MODEL, help=f"model bundle directory (default: {DEFAULT_MODEL})")
-        sub.add_argument("--decode", choices=("greedy", "beam"), default="greedy", help="CTC decoding strategy")
+        sub.add_argument("--decode", choices=("greedy", "beam", "lm"), default="greedy",
+                         help="CTC decoding: greedy, beam, or lm (lexicon beam search with a word n-gram LM)")
         sub.add_argument("--beam-width", type=int, default=16, help="beams for --decode beam (default: 16)")
+        sub.add_argument("--lm-dir", default=DEFAULT_LM,
+                         help=f"for --decode lm: the `lm` stage's output, words.arpa + lexicon.txt (default: {DEFAULT_LM})")
+        sub.add_argument("--lm", metavar="FILE.arpa", help="for --decode lm: your own word ARPA LM (with --lexicon)")
+        sub.add_argument("--lexicon", metavar="FILE", help="for --decode lm: your own lexicon (word<TAB>w o r d |)")
+        sub.add_argument("--lm-text", metavar="FILE",
+                         help="for --decode lm: build a small LM and lexicon from this text (one sentence a line): "
+                              "the output uses only its words (names, commands)")
+        sub.add_argument("--lm-weight", type=float, default=1.0, help="LM weight (default: 1.0, tuned on dev)")
+        sub.add_argument("--word-score", type=float, default=0.0, help="score added per word (default: 0.0)")
+        sub.add_argument("--lm-beam", type=int, default=50, help="hypotheses kept per step (default: 50)")
         sub.add_argument("--chunk-seconds", type=float, default=30.0,
                          help="longer recordings are split at pauses into pieces of at most this length")
         sub.add_argument("--batch-size", type=int, default=16,

@@ -12,6 +12,7 @@ from asr.bundle import load_bundle
 from asr.errors import AudioError, UserError
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
 from asr.text.normalise import apply_vocabulary, normalise_text
+from asr.app.lm_options import lm_decoder
 from asr.app.transcribe import Transcriber, collect_audio_files
 
 
@@ -22,8 +23,9 @@ def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:
         raise UserError(f"--chunk-seconds must be >= 1, got {args.chunk_seconds}")
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be >= 1, got {args.batch_size}")
-    return Transcriber(load_bundle(args.model), args.decode, args.beam_width, args.chunk_seconds, raw_rate,
-                       batch_size=args.batch_size, timings=timings)
+    bundle = load_bundle(args.model)
+    return Transcriber(bundle, args.decode, args.beam_width, args.chunk_seconds, raw_rate,
+                       batch_size=args.batch_size, timings=timings, lm_decoder=lm_decoder(args, bundle.vocab))
 
 
 def _each(files, transcriber):

@@ -14,7 +14,7 @@ from asr.audio.io import SILENCE_PEAK, load_audio, load_raw_pcm
 from asr.bundle import Bundle
 from asr.audio.chunking import chunk_array, split_at_pauses, stream_chunks
 from asr.decoding.ctc import decode
-from asr.errors import AudioError
+from asr.errors import AudioError, UserError
 from asr.features.mfcc import compute_features
 from asr.model.network import stacked_length
 
@@ -66,8 +66,10 @@ class Transcriber:
     """Holds a loaded bundle and a compiled forward pass; pieces of many files share each forward call."""
 
     def __init__(self, bundle: Bundle, strategy: str = "greedy", beam_width: int = 1, chunk_seconds: float = 30.0,
-                 raw_rate: int | None = None, batch_size: int = 16, timings: bool = True):
-        self.bundle, self.strategy, self.beam_width = bundle, strategy, beam_width
+                 raw_rate: int | None = None, batch_size: int = 16, timings: bool = True, lm_decoder=None):
+        if strategy == "lm" and lm_decoder is None:
+            raise UserError("--decode lm needs a language model")
+        self.bundle, self.strategy, self.beam_width, self.lm_decoder = bundle, strategy, beam_width, lm_decoder
         self.chunk_seconds, self.raw_rate = chunk_seconds, raw_rate
         self.batch_size, self.timings = max(1, batch_size), timings
         self.rate = bundle.features.sample_rate
@@ -162,9 +164,14 @@ class Transcriber:
             padded[k, : frames[k]] = piece.features  # zero frames are masked in the network
         log_probs = self._forward(padded).numpy()  # (batch, steps, classes)
         steps = stacked_length(frames, self.bundle.model_settings.subsample)
-        labels = decode(log_probs, steps, self.strategy, self.beam_width)
+        if self.lm_decoder is not None:  # (steps, classes) per piece through the lexicon beam search
+            texts = [self.lm_decoder.decode(log_probs[k, : steps[k]]) for k in range(len(batch))]
+            labels = [self.bundle.vocab.encode(text) for text in texts]
+        else:
+            labels = decode(log_probs, steps, self.strategy, self.beam_width)
+            texts = [self.bundle.vocab.decode(label) for label in labels]
         for k, piece in enumerate(batch):
-            text = self.bundle.vocab.decode(labels[k])
+            text = texts[k]
             chars, words = [], []
             if self.timings:
                 spans = ctc_align(log_probs[k, : steps[k]], labels[k])

@@ -16,6 +16,8 @@ on held-out data. beam_threshold drops hypotheses scoring more than that below t
 """
 
 import math
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -79,7 +81,8 @@ class LexiconBeamDecoder:
         if lm_path is None:
             return ZeroLM()
         try:
-            return KenLM(str(lm_path), dictionary)
+            with _quiet_stderr():  # KenLM prints a progress bar and a hint on every load
+                return KenLM(str(lm_path), dictionary)
         except Exception as exc:  # KenLM raises RuntimeError/OSError subclasses of its own
             raise UserError(f"{lm_path}: cannot load the ARPA language model ({exc})") from None
 
@@ -153,3 +156,16 @@ class LexiconBeamDecoder:
     def decode_batch(self, log_probs: np.ndarray, lengths) -> list[str]:
         """Decode (batch, steps, classes) log-probs; steps past each true length are ignored."""
         return [self.decode(utterance[:length]) for utterance, length in zip(log_probs, lengths)]
+
+
+@contextmanager
+def _quiet_stderr():
+    """Send file descriptor 2 to /dev/null meanwhile (C++ code writes there directly, not through sys.stderr)."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -9,10 +9,12 @@ import pandas as pd
 from asr.atomic import atomic_dir, write_csv, write_json
 from asr.bundle import load_bundle
 from asr.decoding.ctc import STRATEGIES
+from asr.decoding.lexicon_beam import LexiconBeamSettings
 from asr.errors import UserError
+from asr.evaluation.lm_decode import add_lm_hypotheses, load_lm_decoder
 from asr.evaluation.plots import save_posteriorgram
 from asr.evaluation.split import decode_split
-from asr.metrics import character_error_rate, word_error_rate
+from asr.metrics import character_error_rate, utterance_cer, word_error_rate
 from asr.model.inference import make_forward
 
 
@@ -21,6 +23,15 @@ class DecodeSettings:
     strategy: str = "greedy"
     beam_width: int = 1
     num_posteriorgrams: int = 3
+    lm_beam: int = 50
+    lm_weight: float = 1.0
+    word_score: float = 1.0
+    lm_beam_threshold: float = 25.0
+    lm_lexicon_free: bool = False
+
+    def lm_settings(self) -> LexiconBeamSettings:
+        return LexiconBeamSettings(beam=self.lm_beam, lm_weight=self.lm_weight, word_score=self.word_score,
+                                   beam_threshold=self.lm_beam_threshold)
 
     def validate(self) -> None:
         if self.strategy not in STRATEGIES or self.beam_width < 1:
@@ -40,33 +51,61 @@ def spread_ids(ids: pd.Series, count: int) -> set:
     return set(ids.iloc[:: max(1, len(ids) // max(1, count))][:count])
 
 
+def scores(frame: pd.DataFrame, hypothesis: str = "hypothesis") -> dict:
+    """Corpus CER and WER of `frame`'s `hypothesis` column against its references."""
+    return dict(cer=round(character_error_rate(frame.reference, frame[hypothesis]), 5),
+                wer=round(word_error_rate(frame.reference, frame[hypothesis]), 5))
+
+
 def per_engine(test: pd.DataFrame, heldout_engine: str | None) -> dict:
-    """CER and WER of each engine's test utterances, and of the held-out engine's (None without one)."""
-    engines = {engine: dict(cer=round(character_error_rate(g.reference, g.hypothesis), 5),
-                            wer=round(word_error_rate(g.reference, g.hypothesis), 5), utterances=len(g))
-               for engine, g in test.groupby("engine")} if "engine" in test else {}
+    """CER and WER (and with the LM, where decoded) of each engine's test utterances and of the held-out engine's."""
+    with_lm = "hypothesis_lm" in test
+    engines = {}
+    for engine, group in (test.groupby("engine") if "engine" in test else []):
+        engines[engine] = dict(**scores(group), utterances=len(group))
+        if with_lm:
+            engines[engine].update({f"{k}_lm": v for k, v in scores(group, "hypothesis_lm").items()})
     heldout = engines.get(heldout_engine) if heldout_engine else None
-    return dict(test_by_engine=engines,
-                heldout_engine=heldout_engine,
-                heldout_cer=heldout["cer"] if heldout else None,
-                heldout_wer=heldout["wer"] if heldout else None)
+    result = dict(test_by_engine=engines, heldout_engine=heldout_engine,
+                  heldout_cer=heldout["cer"] if heldout else None, heldout_wer=heldout["wer"] if heldout else None)
+    if with_lm:
+        result.update(heldout_cer_lm=heldout["cer_lm"] if heldout else None,
+                      heldout_wer_lm=heldout["wer_lm"] if heldout else None)
+    return result
+
+
+def lm_metrics(test: pd.DataFrame, dev: pd.DataFrame) -> dict:
+    """The LM decoder's metrics, named beside the plain decoder's (test_cer -> test_cer_lm)."""
+    test_scores = scores(test, "hypothesis_lm")
+    return dict(test_cer_lm=test_scores["cer"], test_wer_lm=test_scores["wer"],
+                dev_cer_lm=scores(dev, "hypothesis_lm")["cer"] if len(dev) else None,
+                dev_wer_lm=scores(dev, "hypothesis_lm")["wer"] if len(dev) else None,
+                rtf_lm=round(test["seconds_lm"].sum() / test["duration"].astype(float).sum(), 5))
 
 
 def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: DecodeSettings,
-                    heldout_engine: str | None = None) -> dict:
+                    heldout_engine: str | None = None, lm_dir=None) -> dict:
     """Decode test and dev with the bundle in `model_dir`; write metrics, predictions and plots under `eval_dir`.
 
     `heldout_engine` names the synthesiser kept out of training: its test CER is reported on its own.
+    With `lm_dir` (the `lm` stage's output) every utterance is also decoded with the LM, side by side.
     """
     settings.validate()  # fail before loading anything
     bundle = load_bundle(model_dir)
+    lm_decoder = None
+    if lm_dir is not None:
+        lm_decoder = load_lm_decoder(lm_dir, bundle.vocab, settings.lm_settings(), settings.lm_lexicon_free)
     test_ids = pd.read_csv(Path(labels_dir) / "test.csv", dtype=str, keep_default_na=False)["id"]
     shown = spread_ids(test_ids, settings.num_posteriorgrams)
     forward = make_forward(bundle.model)  # one compiled graph for both splits
 
     def decode(split, posteriorgram_ids=frozenset()):
-        return decode_split(bundle, forward, features_dir, labels_dir, split, settings.strategy,
-                            settings.beam_width, posteriorgram_ids)
+        if lm_decoder is not None:  # the LM search needs every utterance's log-probs
+            split_ids = pd.read_csv(Path(labels_dir) / f"{split}.csv", dtype=str, keep_default_na=False)["id"]
+            posteriorgram_ids = set(split_ids)
+        predictions = decode_split(bundle, forward, features_dir, labels_dir, split, settings.strategy,
+                                   settings.beam_width, posteriorgram_ids)
+        return add_lm_hypotheses(predictions, lm_decoder) if lm_decoder is not None else predictions
 
     test, dev = decode("test", shown), decode("dev")
     if test.empty:
@@ -80,6 +119,7 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
         num_utterances=len(test),
         rtf=round(test["seconds"].sum() / test["duration"].astype(float).sum(), 5),
         decode=settings.strategy,
+        **(lm_metrics(test, dev) if lm_decoder is not None else {}),
         **per_engine(test, heldout_engine),
     )
     step_seconds = bundle.features.win_step * bundle.model_settings.subsample
@@ -93,7 +133,10 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
         for row in test[test["id"].isin(shown)].itertuples():
             save_posteriorgram(plots / "posteriorgrams" / f"{row.id}.png", row.log_probs, bundle.vocab,
                                row.reference, row.hypothesis, step_seconds)
-    columns = [c for c in ("id", "speaker", "engine", "reference", "hypothesis", "cer") if c in test]
-    write_csv(out / "predictions.csv", test[columns].round({"cer": 5}))
+    if lm_decoder is not None:
+        test["cer_lm"] = [utterance_cer(r, h) for r, h in zip(test.reference, test.hypothesis_lm)]
+    columns = [c for c in ("id", "speaker", "engine", "reference", "hypothesis", "cer", "hypothesis_lm", "cer_lm")
+               if c in test]
+    write_csv(out / "predictions.csv", test[columns].round({"cer": 5, "cer_lm": 5}))
     write_json(out / "metrics.json", metrics)
     return metrics

@@ -35,6 +35,7 @@ class TrainSettings:
     min_learning_rate: float
     early_stopping_patience: int
     max_nonfinite_batches: int
+    keep: str = "best"  # "best": the weights of the epoch with the lowest dev CER; "last": the final epoch's
     spec_freq_masks: int = 0
     spec_freq_width: int = 0
     spec_time_masks: int = 0
@@ -52,6 +53,7 @@ class TrainSettings:
             ("train.lr_patience", self.lr_patience, self.lr_patience >= 1),
             ("train.early_stopping_patience", self.early_stopping_patience, self.early_stopping_patience >= 1),
             ("train.max_nonfinite_batches", self.max_nonfinite_batches, self.max_nonfinite_batches >= 0),
+            ("train.keep", self.keep, self.keep in ("best", "last")),
             *((f"train.{key}", getattr(self, key), getattr(self, key) >= 0) for key in
               ("spec_freq_masks", "spec_freq_width", "spec_time_masks", "spec_time_width")),
         ]
@@ -162,7 +164,7 @@ def fit(model, train_dataset, dev_dataset, dev_references: dict, vocab, settings
 
     state["finished"] = True
     save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
-    return best_model, state
+    return (best_model if settings.keep == "best" else model), state
 
 
 def rewind_live(live, completed_epochs: int) -> None:

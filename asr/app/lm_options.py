@@ -1,0 +1,45 @@
+"""The LM decoder that `--decode lm` asks for: the `lm` stage's, a user's ARPA + lexicon, or one built from text."""
+
+import tempfile
+from pathlib import Path
+
+from asr.decoding.lexicon_beam import LexiconBeamDecoder, LexiconBeamSettings
+from asr.errors import UserError
+from asr.evaluation.lm_decode import load_lm_decoder
+from asr.lm.corpus_text import lm_sentences
+from asr.lm.lexicon import write_lexicon
+from asr.lm.ngram import estimate_arpa
+from asr.text.normalise import normalise_text
+from asr.text.vocab import Vocabulary
+
+TEXT_LM_ORDER = 3
+
+
+def lm_decoder(args, vocab: Vocabulary) -> LexiconBeamDecoder | None:
+    """None unless --decode lm; then from --lm-text, from --lm + --lexicon, or from --lm-dir."""
+    if args.decode != "lm":
+        return None
+    settings = LexiconBeamSettings(beam=args.lm_beam, lm_weight=args.lm_weight, word_score=args.word_score)
+    if args.lm_text:
+        return text_lm_decoder(Path(args.lm_text), vocab, settings)
+    if args.lm or args.lexicon:
+        if not (args.lm and args.lexicon):
+            raise UserError("--lm and --lexicon go together (a word LM needs the spelling of its words)")
+        for path in (args.lm, args.lexicon):
+            if not Path(path).is_file():
+                raise UserError(f"{path}: no such file")
+        return LexiconBeamDecoder(vocab, args.lm, args.lexicon, settings)
+    return load_lm_decoder(args.lm_dir, vocab, settings, lexicon_free=False)
+
+
+def text_lm_decoder(path: Path, vocab: Vocabulary, settings: LexiconBeamSettings) -> LexiconBeamDecoder:
+    """A word 3-gram and lexicon estimated from a text file, loaded, then their files removed."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"--lm-text {path}: cannot read ({exc})") from None
+    sentences = lm_sentences([normalise_text(line) for line in lines], [], [])
+    with tempfile.TemporaryDirectory(prefix="asr-lm-") as tmp:
+        estimate_arpa(sentences, Path(tmp) / "words.arpa", TEXT_LM_ORDER)
+        write_lexicon(sorted({w for s in sentences for w in s.split()}), Path(tmp) / "lexicon.txt", vocab.characters)
+        return LexiconBeamDecoder(vocab, Path(tmp) / "words.arpa", Path(tmp) / "lexicon.txt", settings)
