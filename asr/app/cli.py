@@ -5,7 +5,7 @@ import os
 import sys
 
 DEFAULT_MODEL = "models/bundle"  # paths.model in conf/config.yaml: where `dvc repro` puts the bundle
-DEFAULT_LM = "data/lm"  # paths.lm: where the `lm` stage writes the word LM and lexicon
+LM_BESIDE_BUNDLE = "lm"  # paths.lm is models/lm: the `lm` stage writes the LM beside models/bundle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,8 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--decode", choices=("greedy", "beam", "lm"), default="greedy",
                          help="CTC decoding: greedy, beam, or lm (lexicon beam search with a word n-gram LM)")
         sub.add_argument("--beam-width", type=int, default=16, help="beams for --decode beam (default: 16)")
-        sub.add_argument("--lm-dir", default=DEFAULT_LM,
-                         help=f"for --decode lm: the `lm` stage's output, words.arpa + lexicon.txt (default: {DEFAULT_LM})")
+        sub.add_argument("--lm-dir", default=None,
+                         help="for --decode lm: the `lm` stage's output, words.arpa + lexicon.txt "
+                              f"(default: {LM_BESIDE_BUNDLE}/ beside the --model directory, as `dvc repro` writes it)")
         sub.add_argument("--lm", metavar="FILE.arpa", help="for --decode lm: your own word ARPA LM (with --lexicon)")
         sub.add_argument("--lexicon", metavar="FILE", help="for --decode lm: your own lexicon (word<TAB>w o r d |)")
         sub.add_argument("--lm-text", metavar="FILE",

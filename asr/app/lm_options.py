@@ -29,7 +29,8 @@ def lm_decoder(args, vocab: Vocabulary) -> LexiconBeamDecoder | None:
             if not Path(path).is_file():
                 raise UserError(f"{path}: no such file")
         return LexiconBeamDecoder(vocab, args.lm, args.lexicon, settings)
-    return load_lm_decoder(args.lm_dir, vocab, settings, lexicon_free=False)
+    lm_dir = args.lm_dir if args.lm_dir is not None else Path(args.model).parent / "lm"  # models/lm
+    return load_lm_decoder(lm_dir, vocab, settings, lexicon_free=False)
 
 
 def text_lm_decoder(path: Path, vocab: Vocabulary, settings: LexiconBeamSettings) -> LexiconBeamDecoder:
