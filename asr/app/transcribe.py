@@ -166,7 +166,7 @@ class Transcriber:
         steps = stacked_length(frames, self.bundle.model_settings.subsample)
         if self.lm_decoder is not None:  # (steps, classes) per piece through the lexicon beam search
             texts = [self.lm_decoder.decode(log_probs[k, : steps[k]]) for k in range(len(batch))]
-            labels = [self.bundle.vocab.encode(text) for text in texts]
+            labels = [self.bundle.vocab.encode(text) for text in texts] if self.timings else None
         else:
             labels = decode(log_probs, steps, self.strategy, self.beam_width)
             texts = [self.bundle.vocab.decode(label) for label in labels]

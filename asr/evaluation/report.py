@@ -25,7 +25,7 @@ class DecodeSettings:
     num_posteriorgrams: int = 3
     lm_beam: int = 50
     lm_weight: float = 1.0
-    word_score: float = 1.0
+    word_score: float = 0.0
     lm_beam_threshold: float = 25.0
     lm_lexicon_free: bool = False
 
@@ -77,9 +77,9 @@ def per_engine(test: pd.DataFrame, heldout_engine: str | None) -> dict:
 def lm_metrics(test: pd.DataFrame, dev: pd.DataFrame) -> dict:
     """The LM decoder's metrics, named beside the plain decoder's (test_cer -> test_cer_lm)."""
     test_scores = scores(test, "hypothesis_lm")
+    dev_scores = scores(dev, "hypothesis_lm") if len(dev) else dict(cer=None, wer=None)
     return dict(test_cer_lm=test_scores["cer"], test_wer_lm=test_scores["wer"],
-                dev_cer_lm=scores(dev, "hypothesis_lm")["cer"] if len(dev) else None,
-                dev_wer_lm=scores(dev, "hypothesis_lm")["wer"] if len(dev) else None,
+                dev_cer_lm=dev_scores["cer"], dev_wer_lm=dev_scores["wer"],
                 rtf_lm=round(test["seconds_lm"].sum() / test["duration"].astype(float).sum(), 5))
 
 
@@ -100,22 +100,21 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
     forward = make_forward(bundle.model)  # one compiled graph for both splits
 
     def decode(split, posteriorgram_ids=frozenset()):
-        if lm_decoder is not None:  # the LM search needs every utterance's log-probs
-            split_ids = pd.read_csv(Path(labels_dir) / f"{split}.csv", dtype=str, keep_default_na=False)["id"]
-            posteriorgram_ids = set(split_ids)
         predictions = decode_split(bundle, forward, features_dir, labels_dir, split, settings.strategy,
-                                   settings.beam_width, posteriorgram_ids)
+                                   settings.beam_width, posteriorgram_ids,
+                                   keep_all_log_probs=lm_decoder is not None)  # the LM search needs them all
         return add_lm_hypotheses(predictions, lm_decoder) if lm_decoder is not None else predictions
 
     test, dev = decode("test", shown), decode("dev")
     if test.empty:
         raise UserError(f"no test utterances to evaluate in {Path(labels_dir) / 'test.csv'}")
     finite_loss = test["loss"][np.isfinite(test["loss"])]
+    test_scores = scores(test)
     metrics = dict(
-        test_cer=round(character_error_rate(test.reference, test.hypothesis), 5),
-        test_wer=round(word_error_rate(test.reference, test.hypothesis), 5),
+        test_cer=test_scores["cer"],
+        test_wer=test_scores["wer"],
         test_loss=round(float(finite_loss.mean()), 4),
-        dev_cer=round(character_error_rate(dev.reference, dev.hypothesis), 5) if len(dev) else None,
+        dev_cer=scores(dev)["cer"] if len(dev) else None,
         num_utterances=len(test),
         rtf=round(test["seconds"].sum() / test["duration"].astype(float).sum(), 5),
         decode=settings.strategy,
