@@ -47,7 +47,7 @@ def test_true_repeat_needs_a_blank_between():
 
 
 def test_unnormalised_scores_give_the_same_loss_as_log_probs():
-    # keras.ops.ctc_loss log-softmaxes its input itself: shifting each step by a constant
+    # ctc_loss log-softmaxes its input itself: shifting each step by a constant
     # (turning log-probs into unnormalised logits) must not change the loss.
     log_probs = np.log(STEP_PROBS)[None]
     shifted = log_probs + np.array([[[3.0], [-7.0]]], dtype="float32")
@@ -69,13 +69,35 @@ def test_padding_beyond_true_lengths_does_not_change_the_loss():
     assert loss_of([[1, 2, 2]], probs, [1], [5]) != pytest.approx([-math.log(0.26)], abs=1e-3)
 
 
-def test_impossible_alignment_is_a_huge_finite_loss():
-    # keras 3.15 / TF 2.21 (tf.nn.ctc_loss_dense) uses log(1e-307) ~ -707 in place of log(0):
-    # too few steps gives a finite loss of about 707, not inf.
-    probs = np.full((2, 2, 3), 1 / 3)
-    losses = loss_of([[1, 1, 0], [1, 2, 1]], probs, [2, 3], [2, 2])  # "aa" needs 3 steps, "aba" 3
-    assert np.all(np.isfinite(losses))
-    assert np.all(losses > 700)
+def test_impossible_alignment_is_inf_and_leaves_its_batch_mates_alone():
+    # "aa" needs 3 steps (a _ a) and "aba" 3: over 2 steps neither has a path. TensorFlow's kernel
+    # would fail the whole batch or call them loss 0; the third row ("a", ln 3) must still be right.
+    probs = np.full((3, 2, 3), 1 / 3)
+    losses = loss_of([[1, 1, 0], [1, 2, 1], [1, 0, 0]], probs, [2, 3, 1], [2, 2, 2])
+    assert np.isinf(losses[:2]).all()
+    assert losses[2] == pytest.approx(math.log(3), abs=1e-5)
+
+
+def test_empty_label_is_the_all_blank_path():
+    # One path, blank at every step: -ln(.5 * .6) over both steps, -ln(.5) over one.
+    probs = np.stack([STEP_PROBS, STEP_PROBS])
+    assert loss_of([[0], [0]], probs, [0, 0], [2, 1]) == pytest.approx([-math.log(0.3), -math.log(0.5)], abs=1e-5)
+    assert loss_of(np.zeros((2, 0)), probs, [0, 0], [2, 1]) == pytest.approx([-math.log(0.3), -math.log(0.5)],
+                                                                             abs=1e-5)
+
+
+def test_equals_keras_ops_ctc_loss_on_random_batches():
+    # The kernel path replaces keras.ops.ctc_loss (dense labels, quadratic in label length) for speed;
+    # values must not move. Random labels of mixed lengths, repeats included, and random lengths.
+    rng = np.random.default_rng(3)
+    batch, steps, classes, width = 6, 40, 5, 12
+    log_probs = np.log(rng.dirichlet(np.ones(classes), size=(batch, steps))).astype("float32")
+    labels = rng.integers(1, classes, size=(batch, width)).astype("int32")
+    label_lengths = rng.integers(1, width + 1, size=batch).astype("int32")
+    logit_lengths = rng.integers(30, steps + 1, size=batch).astype("int32")
+    ours = ops.convert_to_numpy(ctc_loss(labels, log_probs, label_lengths, logit_lengths))
+    reference = ops.convert_to_numpy(ops.ctc_loss(labels, log_probs, label_lengths, logit_lengths, mask_index=0))
+    assert ours == pytest.approx(reference, rel=1e-4)
 
 
 @pytest.mark.parametrize(
