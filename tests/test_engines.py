@@ -167,3 +167,35 @@ def test_flite_refuses_its_reserved_voices(voice):
     assert voice not in voices()
     with pytest.raises(UserError, match="reserved for outside evaluation"):
         FliteEngine().speak("hello there", voice, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("voice", ["kal_diphone", "cmu_us_slt_arctic_hts"])
+def test_festival_refuses_its_reserved_voices(voice):
+    from asr.corpus.engines.festival import FestivalEngine, voices
+
+    assert voice not in voices()
+    with pytest.raises(UserError, match="reserved for outside evaluation"):
+        FestivalEngine().speak("hello there", voice, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("engine_name, option", [("festival", "duration_stretch"), ("flite", "duration_stretch")])
+def test_diphone_engines_stretch_their_duration(engine_name, option):
+    # A fixed stretch of 1.4 against 0.9: the same sentence lasts clearly longer (not exactly 1.4/0.9 longer:
+    # the stretch applies to phone durations, not to the pauses around them).
+    from asr.corpus.engines import open_engine
+
+    lengths = []
+    for stretch in (0.9, 1.4):
+        engine = open_engine(engine_name, {option: [stretch, stretch]})
+        audio, rate, drawn = engine.speak("the water is cold today", engine.voices()[0], np.random.default_rng(0))
+        assert f"{option} {stretch}" in drawn
+        lengths.append(len(audio) / rate)
+    assert lengths[1] > 1.25 * lengths[0]
+
+
+def test_festival_names_its_packages_when_missing(monkeypatch, tmp_path):
+    from asr.corpus.engines import open_engine
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without festival
+    with pytest.raises(UserError, match="engine festival is not installed: apt-get install festival festvox-kdlpc16k"):
+        open_engine("festival", {})

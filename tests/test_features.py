@@ -139,6 +139,18 @@ def test_utterance_cepstral_mean_removes_the_recording_level():
     assert np.abs(compute_features(audio, with_mean)[:, :13].mean(axis=0)).max() < 1e-4
 
 
+def test_utterance_variance_gives_zero_mean_unit_spread_cepstra_and_survives_silence():
+    rng = np.random.default_rng(4)
+    audio = (rng.standard_normal(16000) * np.linspace(0.01, 0.3, 16000)).astype(np.float32)
+    settings = FeatureSettings(sample_rate=16000, cepstral_mean="utterance_variance")
+    cepstra = compute_features(audio, settings)[:, :13]  # (frames, 13): the deltas follow from these
+    np.testing.assert_allclose(cepstra.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(cepstra.std(axis=0), 1, atol=1e-3)
+    # Digital silence has constant cepstra (no spread): finite zeros, not a division by zero.
+    silent = compute_features(np.zeros(16000, np.float32), settings)
+    assert np.isfinite(silent).all() and np.abs(silent).max() < 1e-4
+
+
 def test_unknown_cepstral_mean_is_a_user_error():
     with pytest.raises(UserError, match="features.cepstral_mean has an invalid value: 'frame'"):
         FeatureSettings(sample_rate=16000, cepstral_mean="frame").validate()

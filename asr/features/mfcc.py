@@ -11,7 +11,7 @@ from asr.atomic import write_json
 from asr.errors import UserError
 
 
-CEPSTRAL_MEAN = ("none", "utterance")
+CEPSTRAL_MEAN = ("none", "utterance", "utterance_variance")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class FeatureSettings:
     preemph: float = 0.97
     delta_window: int = 2
     # "utterance": subtract each utterance's mean cepstrum (and log energy) before the deltas, which
-    # removes a fixed channel or vocal-tract tilt and the recording level; "none": keep them.
+    # removes a fixed channel or vocal-tract tilt and the recording level; "utterance_variance":
+    # also divide each cepstrum by its spread over the utterance (how loud against how flat a
+    # voice or channel is); "none": keep them.
     cepstral_mean: str = "none"
 
     @property
@@ -76,8 +78,12 @@ def compute_features(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray
         appendEnergy=True,
         winfunc=np.hamming,
     )  # (frames, num_cep)
-    if settings.cepstral_mean == "utterance":
+    if settings.cepstral_mean in ("utterance", "utterance_variance"):
         mfcc = mfcc - mfcc.mean(axis=0, keepdims=True)
+    if settings.cepstral_mean == "utterance_variance":
+        # A constant cepstrum (digital silence) has no spread: leave it at zero rather than divide by 0.
+        spread = mfcc.std(axis=0, keepdims=True)  # (1, num_cep)
+        mfcc = mfcc / np.where(spread > 1e-8, spread, 1.0)
     delta = regression_delta(mfcc, settings.delta_window)
     delta2 = regression_delta(delta, settings.delta_window)
     return np.hstack([mfcc, delta, delta2]).astype(np.float32)

@@ -14,6 +14,7 @@ ENGINES = {
     "piper": "asr.corpus.engines.piper:PiperEngine",
     "hibari": "asr.corpus.engines.hibari:HibariEngine",
     "flite": "asr.corpus.engines.flite:FliteEngine",
+    "festival": "asr.corpus.engines.festival:FestivalEngine",
 }
 
 
