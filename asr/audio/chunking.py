@@ -17,6 +17,16 @@ def best_cut(audio: np.ndarray, rate: int, search_from: int, floor_dbfs: float =
     return search_from + (first + last) // 2 // window * window  # on the 20 ms grid
 
 
+def next_cut(piece: np.ndarray, rate: int, search_seconds: float) -> int:
+    """Where a full-length piece ends: at a pause in its last `search_seconds`, never in its first half.
+
+    A piece starts at the previous cut, which is a quiet point; searching the whole of a short piece
+    would find that point again at 0 and never move on (audio without pauses, chunks under 5 s).
+    """
+    search_from = max(len(piece) // 2, len(piece) - int(search_seconds * rate))
+    return max(1, best_cut(piece, rate, search_from))
+
+
 def quietest_cut(audio: np.ndarray, rate: int, search_from: int) -> int:
     """Sample index where the quietest 20 ms window of audio[search_from:] starts (a pause between words)."""
     window, power = frame_power(audio[search_from:], rate)
@@ -41,7 +51,7 @@ def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: fl
     """Yield (offset_seconds, (samples,) float32 at target_rate) pieces of at most max_seconds.
 
     The file is read block by block, never whole; each piece ends at the quietest point of its
-    last `search_seconds`, so words are not cut in two.
+    last `search_seconds` (its second half at most), so words are not cut in two.
     """
     try:
         handle = sf.SoundFile(str(path))
@@ -55,7 +65,7 @@ def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: fl
         for block in handle.blocks(blocksize=limit, dtype="float32", always_2d=True):
             buffer = np.concatenate([buffer, to_mono(block)])
             while len(buffer) > limit:
-                cut = best_cut(buffer[:limit], rate, max(0, limit - int(search_seconds * rate)))
+                cut = next_cut(buffer[:limit], rate, search_seconds)
                 yield float(consumed / rate), resample(buffer[:cut], rate, target_rate)
                 consumed += cut
                 buffer = buffer[cut:]
@@ -66,7 +76,7 @@ def chunk_array(audio: np.ndarray, rate: int, max_seconds: float, search_seconds
     """The same cuts for audio already in memory (e.g. raw PCM): yields (offset_seconds, piece)."""
     limit, start = int(max_seconds * rate), 0
     while len(audio) - start > limit:
-        cut = best_cut(audio[start : start + limit], rate, max(0, limit - int(search_seconds * rate)))
+        cut = next_cut(audio[start : start + limit], rate, search_seconds)
         yield float(start / rate), audio[start : start + cut]
         start += cut
     yield float(start / rate), audio[start:]
