@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from asr.errors import AudioError
 from asr.audio.chunking import best_cut, chunk_array, next_cut, quietest_cut, split_at_pauses, stream_chunks
 
 
@@ -121,3 +122,12 @@ def test_a_cut_never_falls_in_the_first_half_of_a_piece():
     audio[100:400] = 0.0  # the only pause is early in the piece: cutting there would leave tiny pieces
     assert next_cut(audio, rate, search_seconds=5.0) >= 2000
     assert next_cut(np.zeros(1, np.float32), rate, search_seconds=5.0) == 1  # even one sample moves on
+
+
+def test_a_file_that_fails_to_decode_halfway_is_an_audio_error_saying_where(tmp_path):
+    rate = 16000
+    sf.write(tmp_path / "long.flac", np.random.default_rng(0).normal(0, 0.1, 40 * rate).astype(np.float32), rate)
+    data = (tmp_path / "long.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])  # the header still promises 40 s
+    with pytest.raises(AudioError, match=r"^unreadable audio after \d+\.\d s \(.*\)$"):
+        list(stream_chunks(tmp_path / "cut.flac", rate, max_seconds=10))

@@ -3,7 +3,7 @@
 import numpy as np
 import soundfile as sf
 
-from asr.audio.io import resample, to_mono
+from asr.audio.io import error_reason, resample, to_mono
 from asr.errors import AudioError
 
 
@@ -56,13 +56,13 @@ def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: fl
     try:
         handle = sf.SoundFile(str(path))
     except Exception as exc:  # soundfile raises several types for unreadable input
-        raise AudioError(f"unreadable audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise AudioError(f"unreadable audio ({error_reason(exc)})") from None
     with handle:
         rate = handle.samplerate
         limit = int(max_seconds * rate)
         buffer = np.zeros(0, np.float32)
         consumed = 0  # samples (at the file's rate) already emitted
-        for block in handle.blocks(blocksize=limit, dtype="float32", always_2d=True):
+        for block in checked_blocks(handle, limit):
             buffer = np.concatenate([buffer, to_mono(block)])
             while len(buffer) > limit:
                 cut = next_cut(buffer[:limit], rate, search_seconds)
@@ -70,6 +70,27 @@ def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: fl
                 consumed += cut
                 buffer = buffer[cut:]
         yield float(consumed / rate), resample(buffer, rate, target_rate)
+
+
+def checked_blocks(handle: sf.SoundFile, blocksize: int):
+    """Yield (samples, channels) float32 blocks; a decoding error or a non-finite sample is an AudioError.
+
+    A corrupt or truncated file often opens fine (the header is intact) and fails only where its data
+    does, minutes in: the caller must hear which file and where, not a libsndfile traceback.
+    """
+    blocks = handle.blocks(blocksize=blocksize, dtype="float32", always_2d=True)
+    read = 0  # frames read so far, for the message
+    while True:
+        try:
+            block = next(blocks)
+        except StopIteration:
+            return
+        except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError...
+            raise AudioError(f"unreadable audio after {read / handle.samplerate:.1f} s ({error_reason(exc)})") from None
+        if not np.all(np.isfinite(block)):  # a float file with garbage where its samples should be
+            raise AudioError(f"non-finite samples (NaN or inf) after {read / handle.samplerate:.1f} s")
+        read += len(block)
+        yield block
 
 
 def chunk_array(audio: np.ndarray, rate: int, max_seconds: float, search_seconds: float = 5.0):
