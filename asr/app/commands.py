@@ -17,12 +17,7 @@ from asr.app.transcribe import Transcriber, collect_audio_files
 
 
 def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:
-    if args.beam_width < 1:
-        raise UserError(f"--beam-width must be >= 1, got {args.beam_width}")
-    if args.chunk_seconds < 1:
-        raise UserError(f"--chunk-seconds must be >= 1, got {args.chunk_seconds}")
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be >= 1, got {args.batch_size}")
+    # --beam-width, --chunk-seconds, --batch-size and the LM numbers were checked by argparse (numeric_args)
     bundle = load_bundle(args.model)
     return Transcriber(bundle, args.decode, args.beam_width, args.chunk_seconds, raw_rate,
                        batch_size=args.batch_size, timings=timings, lm_decoder=lm_decoder(args, bundle.vocab))
