@@ -3,6 +3,7 @@
 The model is untrained (tests/random_bundle.py): what is tested is what the command does with its input.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,37 @@ def test_a_long_file_that_fails_halfway_is_one_line_and_the_others_are_transcrib
     problems = [line for line in result.stderr.splitlines() if line.startswith("asr: ")]
     assert len(problems) == 1 and problems[0].startswith(f"asr: {bad}: {reason}"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_closed_stdout_ends_the_command_quietly(bundle, good_files, tmp_path):
+    # `asr transcribe folder/ | head -1`: the reader leaves after one line, the next print meets a closed pipe
+    for k in range(60):
+        (tmp_path / f"copy{k:02d}.wav").write_bytes(good_files[k % 2].read_bytes())
+    command = [sys.executable, "-m", "asr.app.cli", "transcribe", "--model", str(bundle), "--batch-size", "1",
+               str(tmp_path)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=300) == 141, stderr  # 128 + SIGPIPE, as a C tool killed by the signal reports
+    assert first.startswith(str(tmp_path / "copy00.wav"))
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_no_tensorflow_start_up_lines_on_the_terminal(bundle, good_files):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as in a user's shell
+    result = subprocess.run([sys.executable, "-m", "asr.app.cli", "transcribe", "--model", str(bundle),
+                             str(good_files[0])], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr  # no cpu_feature_guard, oneDNN or absl::InitializeLog lines
+
+
+def test_debug_shows_the_traceback_that_is_otherwise_one_line(bundle, good_files, tmp_path):
+    plain = asr("transcribe", "--model", tmp_path / "nope", good_files[0])
+    assert plain.returncode == 2 and plain.stderr.strip().count("\n") == 0 and "Traceback" not in plain.stderr
+    debug = asr("transcribe", "--debug", "--model", tmp_path / "nope", good_files[0])
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "model bundle not found" in debug.stderr
+    # a bad file's line comes with the traceback of where it failed
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
+    bad = asr("transcribe", "--debug", "--model", bundle, tmp_path / "corrupt.wav", good_files[0])
+    assert bad.returncode == 1 and "Traceback" in bad.stderr and f"asr: {tmp_path / 'corrupt.wav'}: unreadable" in bad.stderr

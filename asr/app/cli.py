@@ -9,9 +9,18 @@ from asr.app.numeric_args import finite_number, whole_number
 DEFAULT_MODEL = "models/bundle"  # paths.model in conf/config.yaml: where `dvc repro` puts the bundle
 LM_BESIDE_BUNDLE = "lm"  # paths.lm is models/lm: the `lm` stage writes the LM beside models/bundle
 
+# Exit statuses: 1 (some inputs failed, each named on stderr) comes from the commands themselves.
+USAGE_ERROR = 2  # argparse's own status; also a missing model, manifest or language model
+INTERNAL_ERROR = 3  # a bug: one line, the traceback with --debug
+INTERRUPTED = 130  # 128 + SIGINT, as the shell reports Ctrl-C
+STDOUT_CLOSED = 141  # 128 + SIGPIPE: what a C tool reports when `| head` stops reading
+EXIT_STATUSES = ("exit status: 0 every input transcribed, 1 some inputs failed (each named on one stderr line), "
+                 "2 usage error (or no model, manifest or LM), 3 internal error (--debug shows the traceback)")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asr", description="Character-level speech recognition (BiGRU/LSTM + CTC).")
+    parser = argparse.ArgumentParser(prog="asr", description="Character-level speech recognition (BiGRU/LSTM + CTC).",
+                                     epilog=EXIT_STATUSES)
     commands = parser.add_subparsers(dest="command", required=True)
 
     def add_model_options(sub):
@@ -34,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="longer recordings are split at pauses into pieces of at most this length")
         sub.add_argument("--batch-size", type=whole_number(1), default=16,
                          help="pieces of audio run through the network together (default: 16)")
+        sub.add_argument("--debug", action="store_true",
+                         help="show the traceback behind an error or a failed file, not only its one line")
 
     transcribe = commands.add_parser("transcribe", help="print the text of audio files",
                                      description="Transcribe files or directories (searched recursively).")
@@ -56,21 +67,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # Before TensorFlow is imported: its C++ start-up lines (CPU features, oneDNN, absl) stay off the terminal.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from asr.errors import UserError  # heavy imports after parsing, so --help is instant
 
     try:
-        if args.command == "transcribe":
-            from asr.app.commands import run_transcribe
-
-            return run_transcribe(args)
-        from asr.app.commands import run_evaluate
-
-        return run_evaluate(args)
+        status = run_command(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit (an "Exception ignored" line)
+        return status
+    except BrokenPipeError:
+        return leave_closed_stdout()
+    except KeyboardInterrupt:
+        return INTERRUPTED
     except UserError as exc:
+        if args.debug:
+            raise
         print(f"asr: error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
+    except Exception as exc:
+        if args.debug:
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"asr: internal error: {type(exc).__name__}: {reason} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return INTERNAL_ERROR
 
+
+def run_command(args) -> int:
+    if args.command == "transcribe":
+        from asr.app.commands import run_transcribe
+
+        return run_transcribe(args)
+    from asr.app.commands import run_evaluate
+
+    return run_evaluate(args)
+
+
+def leave_closed_stdout() -> int:
+    """The reader of stdout went away (`| head -1`): stop quietly, as Python's docs recommend for SIGPIPE.
+
+    stdout is pointed at /dev/null so the interpreter's final flush of what is left in its buffer cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return STDOUT_CLOSED
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,6 +2,7 @@
 
 import json
 import sys
+import traceback
 from pathlib import Path
 
 import pandas as pd
@@ -23,12 +24,14 @@ def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:
                        batch_size=args.batch_size, timings=timings, lm_decoder=lm_decoder(args, bundle.vocab))
 
 
-def _each(files, transcriber):
-    """Yield (path, Transcript or None) in order; bad files get one stderr line and are skipped."""
+def _each(files, transcriber, debug=False):
+    """Yield (path, Transcript or None) in order; bad files get one stderr line (--debug: and a traceback)."""
     with tqdm(total=len(files), desc="transcribe", unit="file", disable=len(files) < 2, file=sys.stderr) as bar:
         for path, result in transcriber.transcribe_many(files):
             bar.update()
             if isinstance(result, AudioError):
+                if debug:
+                    traceback.print_exception(result, file=sys.stderr)
                 tqdm.write(f"asr: {path}: {result}", file=sys.stderr)
                 result = None
             yield path, result
@@ -39,7 +42,7 @@ def run_transcribe(args) -> int:
     if not files:
         raise UserError(f"no audio files found in {', '.join(args.paths)}")
     failed = 0
-    for _path, result in _each(files, _transcriber(args, args.raw_rate, timings=args.json)):
+    for _path, result in _each(files, _transcriber(args, args.raw_rate, timings=args.json), args.debug):
         if result is None:
             failed += 1
         elif args.json:
@@ -68,7 +71,7 @@ def run_evaluate(args) -> int:
     manifest = Path(args.manifest)
     table = read_eval_manifest(manifest, transcriber.bundle.vocab.characters)
     rows, failed = [], 0
-    results = dict(_each(list(table["audio"]), transcriber))
+    results = dict(_each(list(table["audio"]), transcriber, args.debug))
     for row in table.itertuples():
         result = results.get(row.audio)
         if result is None:
