@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from asr.atomic import write_csv
 from asr.bundle import load_bundle
+from asr.csvio import read_text_table
 from asr.errors import AudioError, UserError
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
 from asr.text.normalise import apply_vocabulary, normalise_text
@@ -57,7 +58,7 @@ def read_eval_manifest(manifest: Path, characters: str) -> pd.DataFrame:
     if not manifest.is_file():
         raise UserError(f"{manifest}: manifest not found")
     sep = "\t" if manifest.suffix.lower() == ".tsv" else ","
-    table = pd.read_csv(manifest, sep=sep, dtype=str, keep_default_na=False)
+    table = read_text_table(manifest, sep=sep)
     missing = {"path", "text"} - set(table.columns)
     if missing:
         raise UserError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
