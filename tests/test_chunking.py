@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.errors import AudioError
 from asr.audio.chunking import best_cut, chunk_array, next_cut, quietest_cut, split_at_pauses, stream_chunks
+from asr.errors import AudioError
 
 
 def test_split_at_pauses_keeps_short_margins_and_drops_the_rest():
