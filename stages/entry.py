@@ -5,8 +5,11 @@
     python -m stages.train -m model.units=32,64   # Hydra multirun
 """
 
+import functools
+import itertools
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of stage logs
@@ -18,6 +21,28 @@ from omegaconf.errors import OmegaConfBaseException  # noqa: E402
 from asr.errors import UserError  # noqa: E402
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+SWEEP_STAMP = "%Y-%m-%d_%H-%M-%S"
+
+
+def claim_sweep_dir(parent: str, now: datetime | None = None) -> str:
+    """Create and return parent/<date>_<time>, or <date>_<time>-2, -3, ... when another sweep took that second.
+
+    mkdir is atomic: of two sweeps starting in the same second each gets its own directory, where
+    `${now:...}` names them alike and the second one's jobs overwrite the first one's.
+    """
+    stamp = (now or datetime.now()).strftime(SWEEP_STAMP)
+    for attempt in itertools.count(1):
+        path = Path(parent) / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+        try:
+            path.mkdir(parents=True)
+            return str(path)
+        except FileExistsError:
+            continue
+
+
+# conf/config.yaml: hydra.sweep.dir: ${sweep_dir:multirun}. Cached, so every job of one sweep (one process) resolves
+# the same directory however often Hydra copies and resolves its config; only a multirun resolves it.
+OmegaConf.register_new_resolver("sweep_dir", functools.cache(claim_sweep_dir), replace=True)
 
 
 def sweep_job_dir() -> Path | None:

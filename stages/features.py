@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-import pandas as pd
-
 from asr.atomic import atomic_dir
 from asr.corpus.common import SPLITS
+from asr.csvio import read_text_table
 from asr.features.extract import extract_corpus
 from asr.features.mfcc import FeatureSettings
 from stages.entry import rebase_paths, stage_main, sweep_job_dir
@@ -23,7 +22,7 @@ def run(cfg) -> None:
     )
     settings.validate()
     prepared = Path(cfg.paths.prepared)
-    manifests = {split: pd.read_csv(prepared / f"{split}.csv", dtype={"id": str}) for split in SPLITS}
+    manifests = {split: read_text_table(prepared / f"{split}.csv") for split in SPLITS}
     out_dir = Path(cfg.paths.features)
     with atomic_dir(out_dir) as tmp:
         index, normaliser = extract_corpus(manifests, prepared, tmp, settings, f.shard_size, f.workers)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from asr.atomic import atomic_dir, write_json
 from asr.corpus.common import SPLITS
+from asr.csvio import read_text_table
 from asr.errors import UserError
 from asr.text.labels import DROPPED_COLUMNS, OOV_POLICIES, label_split
 from asr.features.shards import read_index
@@ -27,7 +28,7 @@ def run(cfg) -> None:
     dropped, oov, kept = [], Counter(), {}
     with atomic_dir(out_dir) as tmp:
         for split in SPLITS:
-            manifest = pd.read_csv(Path(cfg.paths.prepared) / f"{split}.csv", dtype=str, keep_default_na=False)
+            manifest = read_text_table(Path(cfg.paths.prepared) / f"{split}.csv")
             labels, split_dropped, split_oov = label_split(manifest, num_frames, vocab, cfg.labels.oov)
             labels.to_csv(tmp / f"{split}.csv", index=False)
             dropped += split_dropped

@@ -5,9 +5,8 @@ Dev and test sentences never reach the LM: they are removed from every source (t
 
 from pathlib import Path
 
-import pandas as pd
-
 from asr.atomic import atomic_dir, write_json
+from asr.csvio import read_text_table
 from asr.errors import UserError
 from asr.lm.corpus_text import lm_sentences
 from asr.lm.lexicon import character_sentence, write_lexicon
@@ -39,7 +38,7 @@ def run(cfg) -> None:
     if cfg.lm.order < 1 or cfg.lm.char_order < 1:
         raise UserError(f"lm.order and lm.char_order must be >= 1, got {cfg.lm.order} / {cfg.lm.char_order}")
     labels = Path(cfg.paths.labels)
-    texts = {split: pd.read_csv(labels / f"{split}.csv", dtype=str, keep_default_na=False)["text"].tolist()
+    texts = {split: read_text_table(labels / f"{split}.csv")["text"].tolist()
              for split in ("train", "dev", "test")}
     sentences = lm_sentences(texts["train"], extra_text(cfg), texts["dev"] + texts["test"])
     out_dir = Path(cfg.paths.lm)

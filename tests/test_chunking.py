@@ -1,11 +1,14 @@
 """Cutting long recordings: at pauses, at the quietest point, block by block with flat memory."""
 
+import itertools
 import tracemalloc
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from asr.audio.chunking import best_cut, chunk_array, quietest_cut, split_at_pauses, stream_chunks
+from asr.audio.chunking import best_cut, chunk_array, next_cut, quietest_cut, split_at_pauses, stream_chunks
+from asr.errors import AudioError
 
 
 def test_split_at_pauses_keeps_short_margins_and_drops_the_rest():
@@ -79,3 +82,52 @@ def test_best_cut_is_the_middle_of_the_longest_pause():
     audio[1400:1800] = 0.0  # longest pause: its middle is 1600
     assert best_cut(audio, rate, search_from=1000) == 1600
     assert best_cut(np.full(500, 0.5, np.float32), rate, search_from=0) < 500  # no pause: quietest point
+
+
+def no_pause_signals(rate: int, seconds: float) -> dict[str, np.ndarray]:
+    """Audio with no pause anywhere: white noise and a steady tone (every 20 ms window equally loud)."""
+    t = np.arange(int(seconds * rate)) / rate
+    return {
+        "noise": np.random.default_rng(0).normal(0, 0.1, len(t)).astype(np.float32),
+        "tone": (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
+    }
+
+
+@pytest.mark.parametrize("kind", ["noise", "tone"])
+@pytest.mark.parametrize("max_seconds", [1, 2, 3.5, 5, 7])
+def test_every_cut_makes_progress_on_audio_without_pauses(kind, max_seconds):
+    # A chunk shorter than the 5 s search window once searched all of itself: the quietest point of a piece
+    # that starts at the previous cut is its first window, so the cut fell at 0 and the loop never ended.
+    rate = 16000
+    audio = no_pause_signals(rate, 20)[kind]
+    pieces = list(itertools.islice(chunk_array(audio, rate, max_seconds), 200))  # bounded: a regression fails
+    assert len(pieces) < 200 and all(len(p) > 0 for _, p in pieces)
+    assert all(len(p) <= max_seconds * rate for _, p in pieces)
+    np.testing.assert_array_equal(np.concatenate([p for _, p in pieces]), audio)
+
+
+@pytest.mark.parametrize("kind", ["noise", "tone"])
+def test_streamed_chunks_of_audio_without_pauses_end_and_cover_it(tmp_path, kind):
+    rate = 16000
+    audio = no_pause_signals(rate, 20)[kind]
+    sf.write(tmp_path / f"{kind}.wav", audio, rate, subtype="FLOAT")
+    pieces = list(itertools.islice(stream_chunks(tmp_path / f"{kind}.wav", rate, max_seconds=2), 200))
+    assert len(pieces) < 200 and all(len(p) > 0 for _, p in pieces)
+    np.testing.assert_array_equal(np.concatenate([p for _, p in pieces]), audio)
+
+
+def test_a_cut_never_falls_in_the_first_half_of_a_piece():
+    rate = 1000
+    audio = np.full(4000, 0.5, np.float32)
+    audio[100:400] = 0.0  # the only pause is early in the piece: cutting there would leave tiny pieces
+    assert next_cut(audio, rate, search_seconds=5.0) >= 2000
+    assert next_cut(np.zeros(1, np.float32), rate, search_seconds=5.0) == 1  # even one sample moves on
+
+
+def test_a_file_that_fails_to_decode_halfway_is_an_audio_error_saying_where(tmp_path):
+    rate = 16000
+    sf.write(tmp_path / "long.flac", np.random.default_rng(0).normal(0, 0.1, 40 * rate).astype(np.float32), rate)
+    data = (tmp_path / "long.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])  # the header still promises 40 s
+    with pytest.raises(AudioError, match=r"^unreadable audio after \d+\.\d s \(.*\)$"):
+        list(stream_chunks(tmp_path / "cut.flac", rate, max_seconds=10))

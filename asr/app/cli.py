@@ -4,19 +4,30 @@ import argparse
 import os
 import sys
 
+from asr.app.numeric_args import finite_number, whole_number
+
 DEFAULT_MODEL = "models/bundle"  # paths.model in conf/config.yaml: where `dvc repro` puts the bundle
 LM_BESIDE_BUNDLE = "lm"  # paths.lm is models/lm: the `lm` stage writes the LM beside models/bundle
 
+# Exit statuses: 1 (some inputs failed, each named on stderr) comes from the commands themselves.
+USAGE_ERROR = 2  # argparse's own status; also a missing model, manifest or language model
+INTERNAL_ERROR = 3  # a bug: one line, the traceback with --debug
+INTERRUPTED = 130  # 128 + SIGINT, as the shell reports Ctrl-C
+STDOUT_CLOSED = 141  # 128 + SIGPIPE: what a C tool reports when `| head` stops reading
+EXIT_STATUSES = ("exit status: 0 every input transcribed, 1 some inputs failed (each named on one stderr line), "
+                 "2 usage error (or no model, manifest or LM), 3 internal error (--debug shows the traceback)")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asr", description="Character-level speech recognition (BiGRU/LSTM + CTC).")
+    parser = argparse.ArgumentParser(prog="asr", description="Character-level speech recognition (BiGRU/LSTM + CTC).",
+                                     epilog=EXIT_STATUSES)
     commands = parser.add_subparsers(dest="command", required=True)
 
     def add_model_options(sub):
         sub.add_argument("--model", default=DEFAULT_MODEL, help=f"model bundle directory (default: {DEFAULT_MODEL})")
         sub.add_argument("--decode", choices=("greedy", "beam", "lm"), default="greedy",
                          help="CTC decoding: greedy, beam, or lm (lexicon beam search with a word n-gram LM)")
-        sub.add_argument("--beam-width", type=int, default=16, help="beams for --decode beam (default: 16)")
+        sub.add_argument("--beam-width", type=whole_number(1), default=16, help="beams for --decode beam (default: 16)")
         sub.add_argument("--lm-dir", default=None,
                          help="for --decode lm: the `lm` stage's output, words.arpa + lexicon.txt "
                               f"(default: {LM_BESIDE_BUNDLE}/ beside the --model directory, as `dvc repro` writes it)")
@@ -25,13 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--lm-text", metavar="FILE",
                          help="for --decode lm: build a small LM and lexicon from this text (one sentence a line): "
                               "the output uses only its words (names, commands)")
-        sub.add_argument("--lm-weight", type=float, default=1.0, help="LM weight (default: 1.0, tuned on dev)")
-        sub.add_argument("--word-score", type=float, default=0.0, help="score added per word (default: 0.0)")
-        sub.add_argument("--lm-beam", type=int, default=50, help="hypotheses kept per step (default: 50)")
-        sub.add_argument("--chunk-seconds", type=float, default=30.0,
+        sub.add_argument("--lm-weight", type=finite_number(0), default=1.0, help="LM weight (default: 1.0, tuned on dev)")
+        sub.add_argument("--word-score", type=finite_number(), default=0.0, help="score added per word (default: 0.0)")
+        sub.add_argument("--lm-beam", type=whole_number(1), default=50, help="hypotheses kept per step (default: 50)")
+        sub.add_argument("--chunk-seconds", type=finite_number(1), default=30.0,
                          help="longer recordings are split at pauses into pieces of at most this length")
-        sub.add_argument("--batch-size", type=int, default=16,
+        sub.add_argument("--batch-size", type=whole_number(1), default=16,
                          help="pieces of audio run through the network together (default: 16)")
+        sub.add_argument("--debug", action="store_true",
+                         help="show the traceback behind an error or a failed file, not only its one line")
 
     transcribe = commands.add_parser("transcribe", help="print the text of audio files",
                                      description="Transcribe files or directories (searched recursively).")
@@ -39,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--json", action="store_true",
                             help="JSON lines: text, duration, seconds taken, character and word times "
                                  "(from a forced alignment, only computed for this output)")
-    transcribe.add_argument("--raw-rate", type=int, help="read files as headerless 16-bit mono PCM at this rate")
+    transcribe.add_argument("--raw-rate", type=whole_number(1), help="read files as headerless 16-bit mono PCM at this rate")
     add_model_options(transcribe)
 
     evaluate = commands.add_parser("evaluate", help="CER and WER on a manifest of audio and transcripts",
@@ -54,21 +67,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # Before TensorFlow is imported: its C++ start-up lines (CPU features, oneDNN, absl) stay off the terminal.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from asr.errors import UserError  # heavy imports after parsing, so --help is instant
 
     try:
-        if args.command == "transcribe":
-            from asr.app.commands import run_transcribe
-
-            return run_transcribe(args)
-        from asr.app.commands import run_evaluate
-
-        return run_evaluate(args)
+        status = run_command(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit (an "Exception ignored" line)
+        return status
+    except BrokenPipeError:
+        return leave_closed_stdout()
+    except KeyboardInterrupt:
+        return INTERRUPTED
     except UserError as exc:
+        if args.debug:
+            raise
         print(f"asr: error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
+    except Exception as exc:
+        if args.debug:
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"asr: internal error: {type(exc).__name__}: {reason} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return INTERNAL_ERROR
 
+
+def run_command(args) -> int:
+    if args.command == "transcribe":
+        from asr.app.commands import run_transcribe
+
+        return run_transcribe(args)
+    from asr.app.commands import run_evaluate
+
+    return run_evaluate(args)
+
+
+def leave_closed_stdout() -> int:
+    """The reader of stdout went away (`| head -1`): stop quietly, as Python's docs recommend for SIGPIPE.
+
+    stdout is pointed at /dev/null so the interpreter's final flush of what is left in its buffer cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return STDOUT_CLOSED
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,6 +2,7 @@
 
 import json
 import sys
+import traceback
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,7 @@ from tqdm import tqdm
 
 from asr.atomic import write_csv
 from asr.bundle import load_bundle
+from asr.csvio import read_text_table
 from asr.errors import AudioError, UserError
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
 from asr.text.normalise import apply_vocabulary, normalise_text
@@ -17,23 +19,20 @@ from asr.app.transcribe import Transcriber, collect_audio_files
 
 
 def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:
-    if args.beam_width < 1:
-        raise UserError(f"--beam-width must be >= 1, got {args.beam_width}")
-    if args.chunk_seconds < 1:
-        raise UserError(f"--chunk-seconds must be >= 1, got {args.chunk_seconds}")
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be >= 1, got {args.batch_size}")
+    # --beam-width, --chunk-seconds, --batch-size and the LM numbers were checked by argparse (numeric_args)
     bundle = load_bundle(args.model)
     return Transcriber(bundle, args.decode, args.beam_width, args.chunk_seconds, raw_rate,
                        batch_size=args.batch_size, timings=timings, lm_decoder=lm_decoder(args, bundle.vocab))
 
 
-def _each(files, transcriber):
-    """Yield (path, Transcript or None) in order; bad files get one stderr line and are skipped."""
+def _each(files, transcriber, debug=False):
+    """Yield (path, Transcript or None) in order; bad files get one stderr line (--debug: and a traceback)."""
     with tqdm(total=len(files), desc="transcribe", unit="file", disable=len(files) < 2, file=sys.stderr) as bar:
         for path, result in transcriber.transcribe_many(files):
             bar.update()
             if isinstance(result, AudioError):
+                if debug:
+                    traceback.print_exception(result, file=sys.stderr)
                 tqdm.write(f"asr: {path}: {result}", file=sys.stderr)
                 result = None
             yield path, result
@@ -44,7 +43,7 @@ def run_transcribe(args) -> int:
     if not files:
         raise UserError(f"no audio files found in {', '.join(args.paths)}")
     failed = 0
-    for _path, result in _each(files, _transcriber(args, args.raw_rate, timings=args.json)):
+    for _path, result in _each(files, _transcriber(args, args.raw_rate, timings=args.json), args.debug):
         if result is None:
             failed += 1
         elif args.json:
@@ -59,7 +58,7 @@ def read_eval_manifest(manifest: Path, characters: str) -> pd.DataFrame:
     if not manifest.is_file():
         raise UserError(f"{manifest}: manifest not found")
     sep = "\t" if manifest.suffix.lower() == ".tsv" else ","
-    table = pd.read_csv(manifest, sep=sep, dtype=str, keep_default_na=False)
+    table = read_text_table(manifest, sep=sep)
     missing = {"path", "text"} - set(table.columns)
     if missing:
         raise UserError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
@@ -73,7 +72,7 @@ def run_evaluate(args) -> int:
     manifest = Path(args.manifest)
     table = read_eval_manifest(manifest, transcriber.bundle.vocab.characters)
     rows, failed = [], 0
-    results = dict(_each(list(table["audio"]), transcriber))
+    results = dict(_each(list(table["audio"]), transcriber, args.debug))
     for row in table.itertuples():
         result = results.get(row.audio)
         if result is None:

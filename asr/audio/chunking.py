@@ -3,7 +3,7 @@
 import numpy as np
 import soundfile as sf
 
-from asr.audio.io import resample, to_mono
+from asr.audio.io import error_reason, resample, to_mono
 from asr.errors import AudioError
 
 
@@ -15,6 +15,16 @@ def best_cut(audio: np.ndarray, rate: int, search_from: int, floor_dbfs: float =
         return quietest_cut(audio, rate, search_from)
     first, last = max(runs, key=lambda run: run[1] - run[0])
     return search_from + (first + last) // 2 // window * window  # on the 20 ms grid
+
+
+def next_cut(piece: np.ndarray, rate: int, search_seconds: float) -> int:
+    """Where a full-length piece ends: at a pause in its last `search_seconds`, never in its first half.
+
+    A piece starts at the previous cut, which is a quiet point; searching the whole of a short piece
+    would find that point again at 0 and never move on (audio without pauses, chunks under 5 s).
+    """
+    search_from = max(len(piece) // 2, len(piece) - int(search_seconds * rate))
+    return max(1, best_cut(piece, rate, search_from))
 
 
 def quietest_cut(audio: np.ndarray, rate: int, search_from: int) -> int:
@@ -41,32 +51,53 @@ def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: fl
     """Yield (offset_seconds, (samples,) float32 at target_rate) pieces of at most max_seconds.
 
     The file is read block by block, never whole; each piece ends at the quietest point of its
-    last `search_seconds`, so words are not cut in two.
+    last `search_seconds` (its second half at most), so words are not cut in two.
     """
     try:
         handle = sf.SoundFile(str(path))
     except Exception as exc:  # soundfile raises several types for unreadable input
-        raise AudioError(f"unreadable audio ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise AudioError(f"unreadable audio ({error_reason(exc)})") from None
     with handle:
         rate = handle.samplerate
         limit = int(max_seconds * rate)
         buffer = np.zeros(0, np.float32)
         consumed = 0  # samples (at the file's rate) already emitted
-        for block in handle.blocks(blocksize=limit, dtype="float32", always_2d=True):
+        for block in checked_blocks(handle, limit):
             buffer = np.concatenate([buffer, to_mono(block)])
             while len(buffer) > limit:
-                cut = best_cut(buffer[:limit], rate, max(0, limit - int(search_seconds * rate)))
+                cut = next_cut(buffer[:limit], rate, search_seconds)
                 yield float(consumed / rate), resample(buffer[:cut], rate, target_rate)
                 consumed += cut
                 buffer = buffer[cut:]
         yield float(consumed / rate), resample(buffer, rate, target_rate)
 
 
+def checked_blocks(handle: sf.SoundFile, blocksize: int):
+    """Yield (samples, channels) float32 blocks; a decoding error or a non-finite sample is an AudioError.
+
+    A corrupt or truncated file often opens fine (the header is intact) and fails only where its data
+    does, minutes in: the caller must hear which file and where, not a libsndfile traceback.
+    """
+    blocks = handle.blocks(blocksize=blocksize, dtype="float32", always_2d=True)
+    read = 0  # frames read so far, for the message
+    while True:
+        try:
+            block = next(blocks)
+        except StopIteration:
+            return
+        except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError...
+            raise AudioError(f"unreadable audio after {read / handle.samplerate:.1f} s ({error_reason(exc)})") from None
+        if not np.all(np.isfinite(block)):  # a float file with garbage where its samples should be
+            raise AudioError(f"non-finite samples (NaN or inf) after {read / handle.samplerate:.1f} s")
+        read += len(block)
+        yield block
+
+
 def chunk_array(audio: np.ndarray, rate: int, max_seconds: float, search_seconds: float = 5.0):
     """The same cuts for audio already in memory (e.g. raw PCM): yields (offset_seconds, piece)."""
     limit, start = int(max_seconds * rate), 0
     while len(audio) - start > limit:
-        cut = best_cut(audio[start : start + limit], rate, max(0, limit - int(search_seconds * rate)))
+        cut = next_cut(audio[start : start + limit], rate, search_seconds)
         yield float(start / rate), audio[start : start + cut]
         start += cut
     yield float(start / rate), audio[start:]

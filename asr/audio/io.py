@@ -48,7 +48,7 @@ def load_audio(path, target_rate: int) -> np.ndarray:
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-        raise AudioError(f"unreadable audio ({_first_line(exc)})") from None
+        raise AudioError(f"unreadable audio ({error_reason(exc)})") from None
     audio = resample(to_mono(data), rate, target_rate)
     check_audio(audio)
     return audio
@@ -59,7 +59,10 @@ def load_raw_pcm(path, raw_rate: int, target_rate: int) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise AudioError("file not found")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:  # permission denied, a read error on the disk
+        raise AudioError(f"unreadable file ({exc.strerror or error_reason(exc)})") from None
     if len(raw) % 2:
         raise AudioError(f"odd byte count ({len(raw)}) for 16-bit PCM")
     audio = resample(np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0, raw_rate, target_rate)
@@ -74,6 +77,7 @@ def write_wav(path, audio: np.ndarray, rate: int) -> None:
         sf.write(str(tmp), pcm, rate, subtype="PCM_16", format="WAV")
 
 
-def _first_line(exc: Exception) -> str:
+def error_reason(exc: Exception) -> str:
+    """An exception's first line (or its type), short enough for a one-line message about a file."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from asr.csvio import read_text_table
 from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, source_problem
 from asr.errors import UserError
 
@@ -15,8 +16,7 @@ def _read_tsv(path: Path) -> pd.DataFrame:
     """A Common Voice split file as strings ("" for blanks), checked for the needed columns."""
     try:
         # QUOTE_NONE: sentences contain unbalanced quotes
-        frame = pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, dtype=str,
-                            keep_default_na=False, encoding="utf-8")
+        frame = read_text_table(path, sep="\t", quoting=csv.QUOTE_NONE, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot parse {path}: {str(exc).strip().splitlines()[0]}") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]

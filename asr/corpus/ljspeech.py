@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from asr.csvio import read_text_table
 from asr.corpus.common import CorpusScan, Rejection, SourceUtterance, source_problem
 from asr.errors import UserError
 
@@ -15,8 +16,8 @@ def _read_metadata(path: Path) -> pd.DataFrame:
     """metadata.csv as strings; short lines get "" for the missing columns."""
     try:
         # QUOTE_NONE: transcripts contain unbalanced quotes; "" stays "" (not NaN), "NA" stays "NA"
-        return pd.read_csv(path, sep="|", header=None, names=["id", "text", "normalised"],
-                           quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False, encoding="utf-8")
+        return read_text_table(path, sep="|", header=None, names=["id", "text", "normalised"],
+                               quoting=csv.QUOTE_NONE, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot parse {path}: {str(exc).strip().splitlines()[0]}") from None
 

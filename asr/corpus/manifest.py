@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from asr.csvio import read_text_table
 from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, source_problem
 from asr.errors import UserError
 
@@ -21,8 +22,8 @@ def _read_table(manifest: Path) -> pd.DataFrame:
     sep = _separator(manifest)
     try:
         # TSV: no quoting (texts contain quotes); CSV: standard quoting (texts contain commas)
-        frame = pd.read_csv(manifest, sep=sep, quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
-                            dtype=str, keep_default_na=False, encoding="utf-8")
+        frame = read_text_table(manifest, sep=sep, quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
+                                encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot parse {manifest}: {str(exc).strip().splitlines()[0]}") from None
     missing = [c for c in ("path", "text") if c not in frame.columns]

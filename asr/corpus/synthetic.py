@@ -21,6 +21,7 @@ from asr.corpus.engines import ENGINES, open_engine
 from asr.corpus.engines.reserved import is_reserved
 from asr.corpus.sentences import frequent_words, make_sentences
 from asr.errors import AudioError, UserError
+from asr.workers import worker_pool
 
 # Independent random streams, all derived from settings.seed: (seed, stream, index).
 SENTENCE_STREAM, VOICE_STREAM, UTTERANCE_STREAM = 0, 1, 2
@@ -236,9 +237,11 @@ def synthesise_corpus(out_dir: Path, settings: SyntheticSettings):
         else:
             # spawn: workers start clean, safe even if TensorFlow threads run in this interpreter.
             context = multiprocessing.get_context("spawn")
-            with context.Pool(settings.workers, initializer=_start_worker, initargs=(settings, out_dir)) as pool:
+            with worker_pool(settings.workers, context, _start_worker, (settings, out_dir), what="synthesis worker",
+                             setting="data.workers") as pool:
                 chunksize = max(1, min(16, len(jobs) // (8 * settings.workers)))
-                results = list(tqdm(pool.imap_unordered(_render_in_worker, jobs, chunksize=chunksize), **progress))
+                # in job order (rows are sorted below anyway); a dead worker is a UserError, not a hang
+                results = list(tqdm(pool.map(_render_in_worker, jobs, chunksize=chunksize), **progress))
     finally:
         for engine in engines.values():
             engine.close()

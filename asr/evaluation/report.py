@@ -8,6 +8,7 @@ import pandas as pd
 
 from asr.atomic import atomic_dir, write_csv, write_json
 from asr.bundle import load_bundle
+from asr.csvio import read_text_table
 from asr.decoding.ctc import STRATEGIES
 from asr.decoding.lexicon_beam import LexiconBeamSettings
 from asr.errors import UserError
@@ -95,7 +96,7 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
     lm_decoder = None
     if lm_dir is not None:
         lm_decoder = load_lm_decoder(lm_dir, bundle.vocab, settings.lm_settings(), settings.lm_lexicon_free)
-    test_ids = pd.read_csv(Path(labels_dir) / "test.csv", dtype=str, keep_default_na=False)["id"]
+    test_ids = read_text_table(Path(labels_dir) / "test.csv")["id"]
     shown = spread_ids(test_ids, settings.num_posteriorgrams)
     forward = make_forward(bundle.model)  # one compiled graph for both splits
 

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from asr.audio.io import load_audio
 from asr.features.mfcc import FeatureSettings, StatsAccumulator, compute_features
 from asr.features.shards import INDEX_COLUMNS, write_shard
+from asr.workers import worker_pool
 
 
 def worker_start_method() -> str:
@@ -43,10 +44,12 @@ def extract_corpus(manifests: dict[str, pd.DataFrame], prepared_dir, out_dir, se
     stats = StatsAccumulator(settings.dim)
     index_rows = []
     context = multiprocessing.get_context(worker_start_method())
-    with context.Pool(max(1, workers), initializer=_single_threaded_worker) as pool, tqdm(total=total, desc="features", unit="utt", mininterval=1.0) as bar:
+    with worker_pool(max(1, workers), context, _single_threaded_worker, what="feature worker",
+                     setting="features.workers") as pool, \
+            tqdm(total=total, desc="features", unit="utt", mininterval=1.0) as bar:
         for split, manifest in manifests.items():
             paths = [str(Path(prepared_dir) / p) for p in manifest["path"]]
-            results = pool.imap(partial(_features_for_file, settings=settings), paths, chunksize=16)
+            results = pool.map(partial(_features_for_file, settings=settings), paths, chunksize=16)  # input order
             ids, arrays = [], []
             for utt_id, features in zip(manifest["id"], results):
                 ids.append(utt_id)

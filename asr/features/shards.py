@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from asr.atomic import atomic_path
+from asr.csvio import read_text_table
 
 INDEX_COLUMNS = ["id", "split", "shard", "row", "num_frames"]
 
@@ -26,7 +27,8 @@ def read_shard(path) -> dict[str, np.ndarray]:
 
 
 def read_index(features_dir) -> pd.DataFrame:
-    return pd.read_csv(Path(features_dir) / "index.csv", dtype={"id": str, "split": str, "shard": str})
+    """index.csv (INDEX_COLUMNS): ids as written (an utterance may be called "null"), row and num_frames as numbers."""
+    return read_text_table(Path(features_dir) / "index.csv", integers=["row", "num_frames"])
 
 
 def iter_split(features_dir, split: str, ids=None):

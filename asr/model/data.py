@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from asr.csvio import read_text_table
 from asr.features.mfcc import Normaliser
 from asr.errors import UserError
 from asr.model.spec_augment import SpecAugmentSettings, spec_augment
@@ -18,8 +19,8 @@ PAD_LABEL = 0
 
 
 def read_labels(path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"id": str, "speaker": str, "engine": str, "text": str, "label": str},
-                       keep_default_na=False)
+    """A labels CSV (asr.text.labels.LABEL_COLUMNS): text as written, num_frames and duration as numbers."""
+    return read_text_table(path, integers=["num_frames"], floats=["duration"])
 
 
 def read_alignable_splits(labels_dir, splits, subsample: int, log=print) -> dict[str, pd.DataFrame]:

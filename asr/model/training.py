@@ -6,10 +6,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 from tqdm import tqdm
 
+from asr.csvio import read_text_table
 from asr.model.checkpoint import load_checkpoint, read_state, save_checkpoint
 from asr.model.loss import ctc_loss
 from asr.errors import UserError
@@ -174,8 +174,8 @@ def rewind_live(live, completed_epochs: int) -> None:
     nothing of our checkpoint.)
     """
     for tsv in Path(live.plots_dir, "metrics").rglob("*.tsv"):
-        rows = pd.read_csv(tsv, sep="\t")
-        rows[rows["step"] < completed_epochs].to_csv(tsv, sep="\t", index=False)
+        rows = read_text_table(tsv, sep="\t")  # as text: a "nan" loss or "0.1000" is written back as it was
+        rows[rows["step"].astype(int) < completed_epochs].to_csv(tsv, sep="\t", index=False)
     live.step = completed_epochs
 
 

@@ -1,0 +1,120 @@
+"""Bad input and faults in `asr transcribe`: one line naming the file and the reason, the rest still done, never a hang.
+
+The model is untrained (tests/random_bundle.py): what is tested is what the command does with its input.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import REPO
+from tests.corpus_fixtures import noise_burst, tone
+from tests.random_bundle import write_random_bundle
+
+pytestmark = pytest.mark.slow  # each call starts TensorFlow: seconds
+
+RATE = 16000
+
+
+def asr(*args, timeout=300):
+    """The real command in a subprocess; a hang becomes a TimeoutExpired, i.e. a failure, not a stuck suite."""
+    return subprocess.run([sys.executable, "-m", "asr.app.cli", *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return write_random_bundle(tmp_path_factory.mktemp("random") / "bundle")
+
+
+@pytest.fixture(scope="module")
+def good_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("good")
+    for k in range(2):
+        sf.write(folder / f"good{k}.wav", tone(RATE, RATE, freq=300 + 200 * k), RATE, subtype="PCM_16")
+    return sorted(folder.glob("*.wav"))
+
+
+def printed_paths(stdout: str) -> list[str]:
+    return [line.split("\t")[0] for line in stdout.splitlines()]
+
+
+@pytest.mark.parametrize("kind", ["noise", "tone"])
+def test_small_chunks_of_audio_without_a_pause_end(bundle, tmp_path, kind):
+    audio = noise_burst(20 * RATE) if kind == "noise" else tone(RATE, 20 * RATE)
+    sf.write(tmp_path / f"{kind}.wav", audio, RATE, subtype="PCM_16")
+    result = asr("transcribe", "--model", bundle, "--chunk-seconds", 2, tmp_path / f"{kind}.wav", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert printed_paths(result.stdout) == [str(tmp_path / f"{kind}.wav")]
+
+
+def truncated_flac(path: Path, seconds: int = 40) -> Path:
+    """A long FLAC cut in half: its header opens fine, its data fails to decode halfway through."""
+    sf.write(path, noise_burst(seconds * RATE), RATE, format="FLAC")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def garbage_float_wav(path: Path, seconds: int = 40) -> Path:
+    """A long float WAV whose middle third is random bytes: NaN and inf where samples should be."""
+    sf.write(path, noise_burst(seconds * RATE), RATE, subtype="FLOAT")
+    data = bytearray(path.read_bytes())
+    third = len(data) // 3
+    data[third : 2 * third] = np.random.default_rng(0).integers(0, 256, third, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("make_bad, reason", [
+    (truncated_flac, "unreadable audio after"),
+    (garbage_float_wav, "non-finite samples (NaN or inf) after"),
+])
+def test_a_long_file_that_fails_halfway_is_one_line_and_the_others_are_transcribed(
+        bundle, good_files, tmp_path, make_bad, reason):
+    bad = make_bad(tmp_path / ("bad.flac" if make_bad is truncated_flac else "bad.wav"))
+    result = asr("transcribe", "--model", bundle, "--chunk-seconds", 10, good_files[0], bad, good_files[1])
+    assert result.returncode == 1, result.stderr
+    assert printed_paths(result.stdout) == [str(good_files[0]), str(good_files[1])]
+    problems = [line for line in result.stderr.splitlines() if line.startswith("asr: ")]
+    assert len(problems) == 1 and problems[0].startswith(f"asr: {bad}: {reason}"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_closed_stdout_ends_the_command_quietly(bundle, good_files, tmp_path):
+    # `asr transcribe folder/ | head -1`: the reader leaves after one line, the next print meets a closed pipe
+    for k in range(60):
+        (tmp_path / f"copy{k:02d}.wav").write_bytes(good_files[k % 2].read_bytes())
+    command = [sys.executable, "-m", "asr.app.cli", "transcribe", "--model", str(bundle), "--batch-size", "1",
+               str(tmp_path)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=300) == 141, stderr  # 128 + SIGPIPE, as a C tool killed by the signal reports
+    assert first.startswith(str(tmp_path / "copy00.wav"))
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_no_tensorflow_start_up_lines_on_the_terminal(bundle, good_files):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as in a user's shell
+    result = subprocess.run([sys.executable, "-m", "asr.app.cli", "transcribe", "--model", str(bundle),
+                             str(good_files[0])], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr  # no cpu_feature_guard, oneDNN or absl::InitializeLog lines
+
+
+def test_debug_shows_the_traceback_that_is_otherwise_one_line(bundle, good_files, tmp_path):
+    plain = asr("transcribe", "--model", tmp_path / "nope", good_files[0])
+    assert plain.returncode == 2 and plain.stderr.strip().count("\n") == 0 and "Traceback" not in plain.stderr
+    debug = asr("transcribe", "--debug", "--model", tmp_path / "nope", good_files[0])
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "model bundle not found" in debug.stderr
+    # a bad file's line comes with the traceback of where it failed
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
+    bad = asr("transcribe", "--debug", "--model", bundle, tmp_path / "corrupt.wav", good_files[0])
+    assert bad.returncode == 1 and "Traceback" in bad.stderr and f"asr: {tmp_path / 'corrupt.wav'}: unreadable" in bad.stderr
