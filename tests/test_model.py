@@ -16,8 +16,8 @@ NUM_FEATURES = 5
 NUM_CLASSES = 4
 
 
-def tiny_settings(cell="gru", subsample=3, layers=2):
-    return ModelSettings(cell=cell, units=6, layers=layers, dropout=0.1, subsample=subsample)
+def tiny_settings(cell="gru", subsample=3, layers=2, layer_norm=False):
+    return ModelSettings(cell=cell, units=6, layers=layers, dropout=0.1, subsample=subsample, layer_norm=layer_norm)
 
 
 @pytest.fixture(scope="module", params=["gru", "lstm"])
@@ -25,10 +25,15 @@ def cell(request):
     return request.param
 
 
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "layer_norm"])
+def layer_norm(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def model(cell):
+def model(cell, layer_norm):
     keras.utils.set_random_seed(0)
-    return build_model(NUM_FEATURES, NUM_CLASSES, tiny_settings(cell))
+    return build_model(NUM_FEATURES, NUM_CLASSES, tiny_settings(cell, layer_norm=layer_norm))
 
 
 def run(model, x):
@@ -83,11 +88,12 @@ def test_output_is_per_step_log_probabilities(model):
     assert np.all(log_probs <= 0)
 
 
-def test_every_layer_is_named(model, cell):
+def test_every_layer_is_named(model, cell, layer_norm):
     names = [layer.name for layer in model.layers]
+    norm = lambda i: [f"layer_norm_{i}"] if layer_norm else []  # noqa: E731
     assert names == [
         "features", "padding_mask", "frame_stacking",
-        f"bi{cell}_1", "dropout_1", f"bi{cell}_2", "dropout_2",
+        f"bi{cell}_1", *norm(1), "dropout_1", f"bi{cell}_2", *norm(2), "dropout_2",
         "logits", "log_probs",
     ]  # fmt: skip
     recurrent = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[cell]

@@ -23,6 +23,7 @@ class ModelSettings:
     dropout: float  # after each bidirectional layer, in [0, 1)
     subsample: int  # frames stacked per time step
     input_noise: float = 0.0  # std of Gaussian noise added to normalised features while training
+    layer_norm: bool = False  # normalise each recurrent layer's output per step (faster, steadier training)
 
     def validate(self) -> "ModelSettings":
         """Raise UserError naming the first bad `model.*` key; return self when all are valid."""
@@ -110,6 +111,10 @@ def build_model(num_features: int, num_classes: int, settings: ModelSettings) ->
             merge_mode="concat",
             name=f"bi{settings.cell}_{i}",
         )(x)  # (batch, steps, 2 * units)
+        if settings.layer_norm:
+            # Per step over the 2 * units features: the next layer sees the same scale whatever the
+            # voice or channel did to this one's activations. Padded steps stay masked downstream.
+            x = keras.layers.LayerNormalization(name=f"layer_norm_{i}")(x)
         x = keras.layers.Dropout(settings.dropout, name=f"dropout_{i}")(x)
     logits = keras.layers.Dense(num_classes, name="logits")(x)  # (batch, steps, classes)
     log_probs = keras.layers.Activation("log_softmax", name="log_probs")(logits)
