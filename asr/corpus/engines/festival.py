@@ -8,18 +8,15 @@ of the pitch contour (its int_lr_params), drawn per utterance.
 
 import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
+from asr.corpus.engines.command import TIMEOUT_SECONDS, speak_to_wav
 from asr.corpus.engines.reserved import is_reserved
 from asr.errors import UserError
 
 # Voice -> the Debian package that installs it. Only English voices that are not reserved.
 USABLE_VOICES = {"ked_diphone": "festvox-kdlpc16k"}
-TIMEOUT_SECONDS = 60  # a sentence takes about half a second; never hang on a stuck process
 
 
 def text2wave_binary() -> str:
@@ -73,16 +70,9 @@ class FestivalEngine:
         settings = [f"(voice_{voice})", f"(Parameter.set 'Duration_Stretch {stretch})",
                     f"(set! int_lr_params '((target_f0_mean {mean}) (target_f0_std {spread}) "
                     f"(model_f0_mean 170) (model_f0_std 34)))"]
-        with tempfile.TemporaryDirectory(prefix="festival-") as tmp:
-            wav = Path(tmp) / "out.wav"
-            command = [self.binary, "-o", str(wav)] + [arg for s in settings for arg in ("-eval", s)]
-            try:
-                done = subprocess.run(command, input=text, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                raise UserError(f"festival {voice}: no answer after {TIMEOUT_SECONDS} s for {text!r}") from None
-            if done.returncode != 0 or not wav.is_file():
-                raise UserError(f"festival {voice} failed on {text!r}: {done.stderr.strip()[:200]}")
-            audio, rate = sf.read(wav, dtype="float32")
+        evals = [arg for setting in settings for arg in ("-eval", setting)]
+        audio, rate = speak_to_wav(lambda wav: [self.binary, "-o", str(wav), *evals], f"festival {voice}", text,
+                                   stdin=text)
         return audio, rate, f"duration_stretch {stretch} pitch_mean {mean} pitch_std {spread}"
 
     def close(self) -> None:

@@ -7,17 +7,14 @@ mean pitch, drawn per utterance.
 
 import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
+from asr.corpus.engines.command import TIMEOUT_SECONDS, speak_to_wav
 from asr.corpus.engines.reserved import is_reserved
 from asr.errors import UserError
 
 USABLE_VOICES = ("awb", "rms")
-TIMEOUT_SECONDS = 60  # a sentence takes well under a second; never hang on a stuck process
 
 
 def flite_binary() -> str:
@@ -57,17 +54,10 @@ class FliteEngine:
                             f"kal, kal16 and slt are reserved for outside evaluation")
         stretch = round(float(rng.uniform(*self.duration_stretch)), 3)
         pitch = round(float(rng.uniform(*self.pitch_mean)), 1)
-        with tempfile.TemporaryDirectory(prefix="flite-") as tmp:
-            wav = Path(tmp) / "out.wav"
-            command = [self.binary, "-voice", voice, "--setf", f"duration_stretch={stretch}",
-                       "--setf", f"int_f0_target_mean={pitch}", "-t", text, "-o", str(wav)]
-            try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                raise UserError(f"flite {voice}: no answer after {TIMEOUT_SECONDS} s for {text!r}") from None
-            if done.returncode != 0 or not wav.is_file():
-                raise UserError(f"flite {voice} failed on {text!r}: {done.stderr.strip()[:200]}")
-            audio, rate = sf.read(wav, dtype="float32")
+        audio, rate = speak_to_wav(
+            lambda wav: [self.binary, "-voice", voice, "--setf", f"duration_stretch={stretch}",
+                         "--setf", f"int_f0_target_mean={pitch}", "-t", text, "-o", str(wav)],
+            f"flite {voice}", text)
         return audio, rate, f"duration_stretch {stretch} pitch_mean {pitch}"
 
     def close(self) -> None:
