@@ -45,7 +45,7 @@ IMPOSSIBLE = -1e9  # log-prob of the classes other than ' ' in the appended fina
 
 @dataclass(frozen=True)
 class LexiconBeamSettings:
-    beam: int = 50  # hypotheses kept per step
+    beam: int = 100  # hypotheses kept per step
     lm_weight: float = 2.0
     word_score: float = 0.0  # added per word (lexicon mode); > 0 favours more, shorter words
     beam_threshold: float = 25.0

@@ -24,7 +24,7 @@ class DecodeSettings:
     strategy: str = "greedy"
     beam_width: int = 1
     num_posteriorgrams: int = 3
-    lm_beam: int = 50
+    lm_beam: int = 100
     lm_weight: float = 1.0
     word_score: float = 0.0
     lm_beam_threshold: float = 25.0
