@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from asr.atomic import write_json  # noqa: E402
+from asr.csvio import read_text_table  # noqa: E402
 
 
 def parse_args(argv):
@@ -61,8 +62,8 @@ def main(argv=None) -> None:
     prepared = Path(params.paths.prepared)
     if not (Path(params.paths.model) / "model.keras").is_file():
         sys.exit("bench: no trained model; run `dvc repro` first")
-    train = pd.read_csv(prepared / "train.csv").head(args.utterances)
-    test = pd.read_csv(prepared / "test.csv").head(args.test_utterances)
+    train = read_text_table(prepared / "train.csv", floats=("duration",)).head(args.utterances)
+    test = read_text_table(prepared / "test.csv", floats=("duration",)).head(args.test_utterances)
     started = time.time()
     results = dict(machine=dict(cpus=os.cpu_count(), platform=platform.platform(), python=platform.python_version()),
                    settings=vars(args))
