@@ -10,7 +10,8 @@ def evaluate(cfg) -> dict:
     metrics = evaluate_bundle(cfg.paths.model, cfg.paths.features, cfg.paths.labels, cfg.paths.eval,
                               DecodeSettings(**cfg.decode), cfg.data.get("heldout_engine"), cfg.paths.lm)
     print(f"evaluate: test CER {metrics['test_cer']:.4f}, WER {metrics['test_wer']:.4f}, loss {metrics['test_loss']}, "
-          f"dev CER {metrics['dev_cer']}, {metrics['num_utterances']} utterances, RTF {metrics['rtf']:.4f} "
+          f"dev CER {metrics['dev_cer']}, {metrics['num_utterances']} utterances ({metrics['test_unalignable']} too short "
+          f"to align, scored), RTF {metrics['rtf']:.4f} "
           f"({metrics['decode']})")
     print(f"evaluate: with the LM: test CER {metrics['test_cer_lm']:.4f}, WER {metrics['test_wer_lm']:.4f}, "
           f"dev CER {metrics['dev_cer_lm']}, RTF {metrics['rtf_lm']:.4f}")

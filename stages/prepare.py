@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from asr.atomic import atomic_dir
-from asr.corpus.common import MANIFEST_COLUMNS, SPLITS, convert_utterances, rejected_frame
+from asr.atomic import atomic_dir, write_csv
+from asr.corpus.common import MANIFEST_COLUMNS, SPLITS, convert_utterances, first_reasons, rejected_frame
 from asr.corpus.readers import read_corpus
 from asr.corpus.splits import assign_splits
 from asr.corpus.synthetic import SyntheticSettings, synthesise_corpus
@@ -23,6 +23,21 @@ def build_corpus(data, out_dir: Path):
     return rows, scan.rejected + rejected
 
 
+def kept_rejected_path(out_dir: Path) -> Path:
+    """Where a failed run keeps its rejected list: beside out_dir, which the failure rolls back."""
+    return out_dir.with_name(f"{out_dir.name}.rejected.csv")
+
+
+def fail_keeping_reasons(rejected, out_dir: Path):
+    """Stop with the first reasons in the message and every one kept outside the rolled-back output."""
+    message = f"no usable training utterances ({len(rejected)} rejected)"
+    if not rejected:  # every utterance kept, none in train: the split settings, not the input, are at fault
+        raise UserError(message)
+    kept = kept_rejected_path(out_dir)
+    write_csv(kept, rejected_frame(rejected))
+    raise UserError(f"{message}; first: {first_reasons(rejected)}; all reasons in {kept}")
+
+
 def run(cfg) -> None:
     job_dir = sweep_job_dir()
     if job_dir is not None:  # a Hydra multirun job writes into its own directory, not the workspace
@@ -32,10 +47,11 @@ def run(cfg) -> None:
         rows, rejected = build_corpus(cfg.data, tmp)
         manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
         if (manifest["split"] == "train").sum() == 0:
-            raise UserError(f"no usable training utterances ({len(rejected)} rejected); see the reasons above")
+            fail_keeping_reasons(rejected, out_dir)
         for split in SPLITS:
             manifest[manifest["split"] == split].to_csv(tmp / f"{split}.csv", index=False)
         rejected_frame(rejected).to_csv(tmp / "rejected.csv", index=False)
+    kept_rejected_path(out_dir).unlink(missing_ok=True)  # a failed run's list would now contradict rejected.csv
     counts = manifest["split"].value_counts()
     hours = manifest["duration"].sum() / 3600
     print(f"prepare: kept {len(manifest)} utterances ({hours:.2f} h; "

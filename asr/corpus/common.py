@@ -105,6 +105,12 @@ def convert_utterances(utterances, out_dir: Path, sample_rate: int):
     return rows, rejected
 
 
+def first_reasons(rejected, count: int = 3) -> str:
+    """The first `count` rejections as 'source: reason; ...' for a one-line message."""
+    shown = "; ".join(f"{r.source}: {r.reason}" for r in rejected[:count])
+    return shown + ("; ..." if len(rejected) > count else "")
+
+
 def rejected_frame(rejected) -> pd.DataFrame:
     """Rejections as the rows of rejected.csv."""
     return pd.DataFrame([r.__dict__ for r in rejected], columns=REJECTED_COLUMNS)

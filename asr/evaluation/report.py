@@ -84,12 +84,22 @@ def lm_metrics(test: pd.DataFrame, dev: pd.DataFrame) -> dict:
                 rtf_lm=round(test["seconds_lm"].sum() / test["duration"].astype(float).sum(), 5))
 
 
+def report_problems(predictions: pd.DataFrame, split: str, log) -> int:
+    """One line per utterance scored despite a problem (too short to align); returns how many."""
+    flagged = predictions[predictions["problem"] != ""]
+    for row in flagged.itertuples():
+        log(f"evaluate: {split} utterance {row.id}: {row.problem} (scored; its loss is left out of {split}_loss)")
+    return len(flagged)
+
+
 def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: DecodeSettings,
-                    heldout_engine: str | None = None, lm_dir=None) -> dict:
+                    heldout_engine: str | None = None, lm_dir=None, log=print) -> dict:
     """Decode test and dev with the bundle in `model_dir`; write metrics, predictions and plots under `eval_dir`.
 
     `heldout_engine` names the synthesiser kept out of training: its test CER is reported on its own.
     With `lm_dir` (the `lm` stage's output) every utterance is also decoded with the LM, side by side.
+    Every labelled utterance is scored; <split>_unalignable counts those whose label cannot fit their
+    stacked frames (each named through `log`): their CTC loss is +inf, left out of test_loss.
     """
     settings.validate()  # fail before loading anything
     bundle = load_bundle(model_dir)
@@ -117,6 +127,8 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
         test_loss=round(float(finite_loss.mean()), 4),
         dev_cer=scores(dev)["cer"] if len(dev) else None,
         num_utterances=len(test),
+        test_unalignable=report_problems(test, "test", log),
+        dev_unalignable=report_problems(dev, "dev", log) if len(dev) else 0,
         rtf=round(test["seconds"].sum() / test["duration"].astype(float).sum(), 5),
         decode=settings.strategy,
         **(lm_metrics(test, dev) if lm_decoder is not None else {}),
@@ -135,7 +147,8 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
                                row.reference, row.hypothesis, step_seconds)
     if lm_decoder is not None:
         test["cer_lm"] = [utterance_cer(r, h) for r, h in zip(test.reference, test.hypothesis_lm)]
-    columns = [c for c in ("id", "speaker", "engine", "reference", "hypothesis", "cer", "hypothesis_lm", "cer_lm")
+    columns = [c for c in ("id", "speaker", "engine", "reference", "hypothesis", "cer", "hypothesis_lm", "cer_lm",
+                           "problem")
                if c in test]
     write_csv(out / "predictions.csv", test[columns].round({"cer": 5, "cer_lm": 5}))
     write_json(out / "metrics.json", metrics)

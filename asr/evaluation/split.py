@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from asr.bundle import Bundle
+from asr.errors import UserError
 from asr.metrics import utterance_cer
 from asr.model.data import make_dataset, read_labels
 from asr.model.inference import predict_dataset
@@ -14,13 +15,24 @@ from asr.text.labels import filter_alignable
 DESCRIPTIVE_COLUMNS = ("id", "speaker", "engine", "duration", "text")
 
 
+def missing_features_error(predictions: pd.DataFrame, labels: pd.DataFrame, features_dir, split: str) -> UserError:
+    """Labelled utterances the features lack: the two stages' outputs are out of step, not an input to skip."""
+    missing = sorted(set(labels["id"]) - set(predictions["id"]))
+    return UserError(f"{len(missing)} {split} utterance(s) labelled but not in {features_dir} "
+                     f"(first: {', '.join(missing[:3])}); rerun the features and labels stages")
+
+
 def decode_split(bundle: Bundle, forward, features_dir, labels_dir, split: str, strategy: str, beam_width: int,
                  posteriorgram_ids=frozenset(), batch_size: int = 32, keep_all_log_probs: bool = False) -> pd.DataFrame:
-    """Per-utterance predictions for `split`: the labels' descriptive columns + hypothesis, loss, seconds, cer.
+    """Per-utterance predictions for EVERY labelled utterance of `split`: the labels' descriptive columns +
+    hypothesis, loss, seconds, cer, problem.
 
+    An utterance too short for its label once frames are stacked is decoded and scored like any other
+    (leaving it out would flatter CER); its loss is +inf and `problem` says why ("" for the others).
     log_probs are kept for `posteriorgram_ids`, or for every utterance with `keep_all_log_probs` (LM search).
     """
-    labels, _ = filter_alignable(read_labels(Path(labels_dir) / f"{split}.csv"), bundle.model_settings.subsample)
+    labels = read_labels(Path(labels_dir) / f"{split}.csv")
+    problems = dict(filter_alignable(labels, bundle.model_settings.subsample)[1])
     keep = set(labels["id"]) if keep_all_log_probs else set(posteriorgram_ids)
     dataset = make_dataset(features_dir, split, labels, bundle.normaliser, batch_size, False, 0, bundle.features.dim)
     rows = list(predict_dataset(forward, dataset, bundle.vocab, bundle.model_settings.subsample,
@@ -29,5 +41,8 @@ def decode_split(bundle: Bundle, forward, features_dir, labels_dir, split: str, 
     predictions = labels[columns].rename(columns={"text": "reference"})
     predictions = predictions.merge(pd.DataFrame(rows, columns=["id", "hypothesis", "loss", "seconds", "log_probs"]),
                                     on="id")
+    if len(predictions) < len(labels):
+        raise missing_features_error(predictions, labels, features_dir, split)
     predictions["cer"] = [utterance_cer(r, h) for r, h in zip(predictions.reference, predictions.hypothesis)]
+    predictions["problem"] = [problems.get(utt_id, "") for utt_id in predictions["id"]]
     return predictions
