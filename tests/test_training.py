@@ -37,7 +37,7 @@ def test_train_and_evaluate_write_a_loadable_bundle_and_metrics(tiny_data):
     assert 0 <= metrics["test_cer"] and np.isfinite(metrics["test_loss"])
     predictions = pd.read_csv(f"{cfg.paths.eval}/predictions.csv")
     assert list(predictions.columns) == ["id", "speaker", "engine", "reference", "hypothesis", "cer", "hypothesis_lm",
-                                         "cer_lm"]
+                                         "cer_lm", "problem"]
     # Per engine: each engine's CER is the corpus CER of its own rows; the held-out engine's is repeated.
     for engine, scores in metrics["test_by_engine"].items():
         rows = predictions[predictions["engine"] == engine]
