@@ -172,7 +172,9 @@ def test_flite_refuses_its_reserved_voices(voice):
 @pytest.mark.parametrize("voice", ["kal_diphone", "cmu_us_slt_arctic_hts"])
 def test_festival_refuses_its_reserved_voices(voice):
     from asr.corpus.engines.festival import FestivalEngine, voices
+    from asr.corpus.engines.reserved import is_reserved
 
+    assert is_reserved(voice)  # the shared registry knows it, so assign_voices refuses it in every engine too
     assert voice not in voices()
     with pytest.raises(UserError, match="reserved for outside evaluation"):
         FestivalEngine().speak("hello there", voice, np.random.default_rng(0))
