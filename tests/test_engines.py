@@ -189,10 +189,35 @@ def test_diphone_engines_stretch_their_duration(engine_name, option):
     lengths = []
     for stretch in (0.9, 1.4):
         engine = open_engine(engine_name, {option: [stretch, stretch]})
-        audio, rate, drawn = engine.speak("the water is cold today", engine.voices()[0], np.random.default_rng(0))
+        try:
+            audio, rate, drawn = engine.speak("the water is cold today", engine.voices()[0], np.random.default_rng(0))
+        finally:
+            engine.close()
         assert f"{option} {stretch}" in drawn
         lengths.append(len(audio) / rate)
     assert lengths[1] > 1.25 * lengths[0]
+
+
+def test_festival_speaks_through_one_process_and_restarts_it_when_it_dies():
+    from asr.corpus.engines import open_engine
+
+    engine = open_engine("festival", {})
+    voice = engine.voices()[0]
+    try:
+        first = engine.speak("the water is cold", voice, np.random.default_rng(4))
+        process = engine._festival._proc
+        engine.speak("something else entirely first", voice, np.random.default_rng(9))  # other settings
+        assert engine._festival._proc is process  # no new process per sentence
+        assert np.array_equal(engine.speak("the water is cold", voice, np.random.default_rng(4))[0], first[0])
+        process.kill()
+        process.wait()
+        with pytest.raises(UserError, match=r"^festival ked_diphone on 'the water is cold': Festival stopped"):
+            engine.speak("the water is cold", voice, np.random.default_rng(4))
+        again = engine.speak("the water is cold", voice, np.random.default_rng(4))  # a fresh process
+        assert engine._festival._proc is not process and np.array_equal(again[0], first[0])
+    finally:
+        engine.close()
+    assert process.poll() is not None and engine._festival is None
 
 
 def test_festival_names_its_packages_when_missing(monkeypatch, tmp_path):

@@ -10,14 +10,15 @@ import pytest
 from keras import ops
 
 from asr.errors import UserError
-from asr.model.network import FrameStacking, ModelSettings, build_model, stacked_length
+from asr.model.network import FrameStacking, MaskedConv1D, ModelSettings, build_model, stacked_length
 
 NUM_FEATURES = 5
 NUM_CLASSES = 4
 
 
-def tiny_settings(cell="gru", subsample=3, layers=2, layer_norm=False):
-    return ModelSettings(cell=cell, units=6, layers=layers, dropout=0.1, subsample=subsample, layer_norm=layer_norm)
+def tiny_settings(cell="gru", subsample=3, layers=2, layer_norm=False, conv_layers=0):
+    return ModelSettings(cell=cell, units=6, layers=layers, dropout=0.1, subsample=subsample, layer_norm=layer_norm,
+                         conv_layers=conv_layers, conv_channels=7, conv_kernel=3)
 
 
 @pytest.fixture(scope="module", params=["gru", "lstm"])
@@ -124,6 +125,32 @@ def test_padded_utterance_matches_the_utterance_alone(model):
     assert np.abs(leaked[:3] - alone).max() > 1e-3
 
 
+def test_conv_front_end_sits_between_stacking_and_recurrence_and_keeps_the_mask():
+    keras.utils.set_random_seed(0)
+    net = build_model(NUM_FEATURES, NUM_CLASSES, tiny_settings(conv_layers=2))
+    names = [layer.name for layer in net.layers]
+    assert names[:6] == ["features", "padding_mask", "frame_stacking", "conv_1", "conv_2", "bigru_1"]
+    assert net.get_layer("conv_2").output.shape[-1] == 7
+    # 8 frames -> 3 steps alone; batched beside 20 frames it gets 12 zero frames. A kernel of 3
+    # reaches one step past the end: without masking the padding, step 3 would differ.
+    short, long = features(8, 3), features(20, 4)
+    alone = run(net, short[None])[0]
+    padded = np.zeros_like(long)
+    padded[:8] = short
+    np.testing.assert_allclose(run(net, np.stack([padded, long]))[0][:3], alone, atol=1e-5)
+    np.testing.assert_allclose(net.predict(np.stack([padded, long]), verbose=0)[0][:3], alone, atol=1e-5)
+
+
+def test_conv_front_end_round_trips_through_save_and_load(tmp_path):
+    keras.utils.set_random_seed(0)
+    net = build_model(NUM_FEATURES, NUM_CLASSES, tiny_settings(conv_layers=1))
+    x = np.stack([features(11, 5), np.concatenate([features(6, 6), np.zeros((5, NUM_FEATURES), "float32")])])
+    net.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert isinstance(loaded.get_layer("conv_1"), MaskedConv1D)
+    np.testing.assert_array_equal(run(loaded, x), run(net, x))
+
+
 def test_save_and_load_give_identical_outputs(model, tmp_path):
     x = np.stack([features(11, 5), np.concatenate([features(6, 6), np.zeros((5, NUM_FEATURES), "float32")])])
     before = run(model, x)
@@ -143,6 +170,8 @@ def test_save_and_load_give_identical_outputs(model, tmp_path):
         ({"dropout": 1.0}, r"model.dropout must be in \[0, 1\), got 1.0"),
         ({"dropout": -0.1}, r"model.dropout must be in \[0, 1\), got -0.1"),
         ({"subsample": 0}, "model.subsample must be >= 1, got 0"),
+        ({"conv_layers": -1}, "model.conv_layers must be >= 0, got -1"),
+        ({"conv_layers": 1, "conv_kernel": 0}, "model.conv_channels and model.conv_kernel must be >= 1, got 7 and 0"),
     ],
 )
 def test_settings_validation_names_the_key(changes, message):

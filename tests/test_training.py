@@ -107,6 +107,16 @@ def test_bad_training_settings_name_the_key():
         TrainSettings(0, 8, 1, 1, "rmsprop", 1e-3, 5, 0.5, 1, 1e-5, 1, 0).validate()
 
 
+def test_cosine_schedule_decays_from_the_learning_rate_towards_the_minimum():
+    settings = TrainSettings(0, 8, 4, 1, "adam", 0.002, 5, 0.5, 1, 0.0001, 1, 0, lr_schedule="cosine")
+    # epoch e of 4 at progress (e - 1) / 4: 0.0001 + 0.0019 * (1 + cos(pi * progress)) / 2
+    # cos(pi / 4) = 0.70710678: 0.0001 + 0.00095 * 1.70710678 = 0.00172175; at 3/4, * 0.29289322
+    expected = [0.002, 0.00172175, 0.00105, 0.00037825]
+    np.testing.assert_allclose([settings.cosine_rate(e) for e in (1, 2, 3, 4)], expected, rtol=1e-5)
+    with pytest.raises(UserError, match="train.lr_schedule"):
+        TrainSettings(0, 8, 4, 1, "adam", 0.002, 5, 0.5, 1, 0.0001, 1, 0, lr_schedule="linear").validate()
+
+
 def test_killed_training_resumes_after_its_last_completed_epoch(tiny_data, tmp_path):
     cfg, root = tiny_data
     overrides = TINY + ["train.epochs=4"] + [f"paths.{k}={v}" for k, v in cfg.paths.items()

@@ -1,4 +1,4 @@
-"""The inference network: masked features -> frame stacking -> BiGRU/BiLSTM stack -> log-probabilities.
+"""The inference network: masked features -> frame stacking -> [conv front-end] -> BiGRU/BiLSTM stack -> log-probabilities.
 
 The model outputs per-step log-probabilities over the vocabulary (blank = index 0), so the same
 tensor feeds `asr.model.loss.ctc_loss` during training and `asr.decoding.ctc.decode` at inference time.
@@ -24,6 +24,9 @@ class ModelSettings:
     subsample: int  # frames stacked per time step
     input_noise: float = 0.0  # std of Gaussian noise added to normalised features while training
     layer_norm: bool = False  # normalise each recurrent layer's output per step (faster, steadier training)
+    conv_layers: int = 0  # 1-D convolutions over time before the recurrent stack (0: none)
+    conv_channels: int = 256
+    conv_kernel: int = 5  # steps each convolution sees (after stacking: 5 x 30 ms)
 
     def validate(self) -> "ModelSettings":
         """Raise UserError naming the first bad `model.*` key; return self when all are valid."""
@@ -37,6 +40,11 @@ class ModelSettings:
             raise UserError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.subsample < 1:
             raise UserError(f"model.subsample must be >= 1, got {self.subsample}")
+        if self.conv_layers < 0:
+            raise UserError(f"model.conv_layers must be >= 0, got {self.conv_layers}")
+        if self.conv_layers and (self.conv_channels < 1 or self.conv_kernel < 1):
+            raise UserError(f"model.conv_channels and model.conv_kernel must be >= 1, got "
+                            f"{self.conv_channels} and {self.conv_kernel}")
         if self.input_noise < 0:
             raise UserError(f"model.input_noise must be >= 0, got {self.input_noise}")
         return self
@@ -92,6 +100,30 @@ class FrameStacking(keras.layers.Layer):
         return {**super().get_config(), "stride": self.stride}
 
 
+@keras.saving.register_keras_serializable(package="asr")
+class MaskedConv1D(keras.layers.Conv1D):
+    """A 'same'-padded Conv1D that keeps padded steps at zero and passes the mask on to the recurrent layers.
+
+    (batch, steps, dim) -> (batch, steps, filters). Without this the padding would leak into the
+    last real steps' neighbours and the backward GRU would start on non-zero padding.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            inputs = inputs * ops.cast(mask, inputs.dtype)[..., None]  # padded steps in: zero
+        outputs = super().call(inputs)
+        if mask is not None:
+            outputs = outputs * ops.cast(mask, outputs.dtype)[..., None]  # padded steps out: zero
+        return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+
 def build_model(num_features: int, num_classes: int, settings: ModelSettings) -> keras.Model:
     """The inference network: (batch, frames, num_features) -> (batch, steps, num_classes) log-probs."""
     settings.validate()
@@ -104,6 +136,11 @@ def build_model(num_features: int, num_classes: int, settings: ModelSettings) ->
     if settings.subsample > 1:
         # (batch, ceil(frames / s), 39 * s); the mask follows
         x = FrameStacking(settings.subsample, name="frame_stacking")(x)
+    for i in range(1, settings.conv_layers + 1):
+        # Local patterns across neighbouring steps (formant movements) learnt once, shared by every
+        # voice; the recurrent layers then see (batch, steps, conv_channels).
+        x = MaskedConv1D(settings.conv_channels, settings.conv_kernel, padding="same", activation="relu",
+                         name=f"conv_{i}")(x)
     recurrent = CELLS[settings.cell]
     for i in range(1, settings.layers + 1):
         x = keras.layers.Bidirectional(

@@ -1,5 +1,6 @@
-"""The training loop: CTC with true lengths, clipping, non-finite skipping, plateau LR, early stopping, resume."""
+"""The training loop: CTC with true lengths, clipping, non-finite skipping, plateau or cosine LR, early stopping, resume."""
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ class TrainSettings:
     spec_freq_width: int = 0
     spec_time_masks: int = 0
     spec_time_width: int = 0
+    lr_schedule: str = "plateau"  # "plateau": reduce on a dev CER plateau; "cosine": decay to min over the epochs
 
     def validate(self) -> None:
         checks = [
@@ -54,6 +56,7 @@ class TrainSettings:
             ("train.early_stopping_patience", self.early_stopping_patience, self.early_stopping_patience >= 1),
             ("train.max_nonfinite_batches", self.max_nonfinite_batches, self.max_nonfinite_batches >= 0),
             ("train.keep", self.keep, self.keep in ("best", "last")),
+            ("train.lr_schedule", self.lr_schedule, self.lr_schedule in ("plateau", "cosine")),
             *((f"train.{key}", getattr(self, key), getattr(self, key) >= 0) for key in
               ("spec_freq_masks", "spec_freq_width", "spec_time_masks", "spec_time_width")),
         ]
@@ -65,6 +68,11 @@ class TrainSettings:
     def masking(self) -> SpecAugmentSettings:
         return SpecAugmentSettings(self.spec_freq_masks, self.spec_freq_width, self.spec_time_masks,
                                    self.spec_time_width)
+
+    def cosine_rate(self, epoch: int) -> float:
+        """The learning rate of 1-based `epoch` on a half cosine from learning_rate (epoch 1) towards min_learning_rate."""
+        progress = (epoch - 1) / self.epochs  # 0 at the first epoch, (epochs - 1) / epochs at the last
+        return self.min_learning_rate + 0.5 * (self.learning_rate - self.min_learning_rate) * (1 + math.cos(math.pi * progress))
 
     def make_optimizer(self):
         return OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate)
@@ -129,6 +137,9 @@ def fit(model, train_dataset, dev_dataset, dev_references: dict, vocab, settings
 
     while state["epoch"] < settings.epochs and state["stopped"] is None:
         epoch, start = state["epoch"] + 1, time.perf_counter()
+        if settings.lr_schedule == "cosine":
+            state["learning_rate"] = settings.cosine_rate(epoch)
+            optimizer.learning_rate = state["learning_rate"]
         losses, frames, batches = [], 0, 0
         bar = tqdm(train_dataset, total=num_batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
                    mininterval=1.0, leave=False)
@@ -186,14 +197,14 @@ def can_resume(checkpoint_dir, fingerprint: str) -> bool:
 
 
 def _update_schedule(state, epoch, dev_cer, settings: TrainSettings, optimizer, best_model, model):
-    """Keep the best weights; reduce the learning rate on a plateau; stop early when patience runs out."""
+    """Keep the best weights; reduce the learning rate on a plateau (plateau schedule); stop early when patience runs out."""
     if state["best_cer"] is None or dev_cer < state["best_cer"]:
         state.update(best_cer=dev_cer, best_epoch=epoch, since_best=0, since_lr_change=0)
         best_model.set_weights(model.get_weights())
         return
     state["since_best"] += 1
     state["since_lr_change"] += 1
-    if state["since_lr_change"] >= settings.lr_patience:
+    if settings.lr_schedule == "plateau" and state["since_lr_change"] >= settings.lr_patience:
         new_rate = max(state["learning_rate"] * settings.lr_factor, settings.min_learning_rate)
         state.update(learning_rate=new_rate, since_lr_change=0)
         optimizer.learning_rate = new_rate
