@@ -146,6 +146,21 @@ def test_word_list_keeps_only_clean_words():
     assert 1400 < len(words) <= 1500 and "the" in words
 
 
+def test_max_word_rank_keeps_wordnet_sentences_of_frequent_words_only():
+    from asr.corpus.synthetic import sentence_pool
+
+    known = set(frequent_words(3000))
+    common = sentence_pool(small_settings(num_utterances=300, max_word_rank=3000))
+    assert len(set(common)) == 300 and all(set(normalise_text(s).split()) <= known for s in common)
+    anything = sentence_pool(small_settings(num_utterances=300, max_word_rank=None))
+    assert sum(not set(normalise_text(s).split()) <= known for s in anything) > 100  # control: rare words abound
+    with pytest.raises(UserError, match=r"^only \d+ WordNet sentences of \[5, 20\] words within the 2000 most "
+                                        r"frequent words; data.num_utterances is 20000$"):
+        sentence_pool(small_settings(num_utterances=20000, max_word_rank=2000))
+    with pytest.raises(UserError, match="data.max_word_rank must be null or >= 1, got 0"):
+        small_settings(max_word_rank=0)
+
+
 def test_impossible_sentence_count_is_a_user_error():
     with pytest.raises(UserError, match="distinct sentences"):
         make_sentences(["yes", "no"], 10, (1, 1), seed=0)

@@ -21,6 +21,7 @@ from asr.corpus.engines import ENGINES, open_engine
 from asr.corpus.engines.reserved import is_reserved
 from asr.corpus.sentences import frequent_words, make_sentences
 from asr.errors import AudioError, UserError
+from asr.text.normalise import normalise_text
 from asr.workers import worker_pool
 
 # Independent random streams, all derived from settings.seed: (seed, stream, index).
@@ -40,6 +41,7 @@ class SyntheticSettings:
     num_utterances: int
     sentences: str  # "wordnet" (real sentences) or "words" (random phrases of frequent words)
     sentence_words: tuple[int, int]  # inclusive [min, max] words of a wordnet sentence
+    max_word_rank: int | None  # wordnet sentences whose every word is among this many most frequent (None: any)
     words_per_utterance: tuple[int, int]  # inclusive [min, max], for sentences: words
     word_list_size: int
     engines: tuple[str, ...]
@@ -82,6 +84,8 @@ class SyntheticSettings:
         _require(self.sentences in SENTENCE_SOURCES, f"sentences must be one of {SENTENCE_SOURCES}", self.sentences)
         _require(self.sample_rate > 0, "sample_rate must be > 0", self.sample_rate)
         _require(self.num_utterances > 0, "num_utterances must be > 0", self.num_utterances)
+        _require(self.max_word_rank is None or self.max_word_rank >= 1, "max_word_rank must be null or >= 1",
+                 self.max_word_rank)
         _require(len(self.engines) > 0 and len(set(self.engines)) == len(self.engines),
                  "engines must be a non-empty list without repeats", list(self.engines))
         for engine in self.engines:
@@ -159,8 +163,13 @@ def sentence_pool(settings: SyntheticSettings) -> list[str]:
     from asr.corpus.text_source import wordnet_sentences
 
     pool = wordnet_sentences(*settings.sentence_words)
+    if settings.max_word_rank is not None:
+        # Everyday words: a recogniser meets "table" far more often than "scrofulous"
+        known = set(frequent_words(settings.max_word_rank))
+        pool = [sentence for sentence in pool if set(normalise_text(sentence).split()) <= known]
     if len(pool) < settings.num_utterances:
-        raise UserError(f"only {len(pool)} WordNet sentences of {list(settings.sentence_words)} words; "
+        within = "" if settings.max_word_rank is None else f" within the {settings.max_word_rank} most frequent words"
+        raise UserError(f"only {len(pool)} WordNet sentences of {list(settings.sentence_words)} words{within}; "
                         f"data.num_utterances is {settings.num_utterances}")
     order = np.random.default_rng(rng_seed).permutation(len(pool))[: settings.num_utterances]
     return [pool[i] for i in order]
