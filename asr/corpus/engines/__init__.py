@@ -15,6 +15,7 @@ ENGINES = {
     "hibari": "asr.corpus.engines.hibari:HibariEngine",
     "flite": "asr.corpus.engines.flite:FliteEngine",
     "festival": "asr.corpus.engines.festival:FestivalEngine",
+    "kokoro": "asr.corpus.engines.kokoro:KokoroEngine",
 }
 
 
