@@ -19,6 +19,7 @@ from asr.corpus.synthetic import (
     SyntheticSettings,
     UtteranceJob,
     assign_voices,
+    pick_voice,
     render_utterance,
     synthesise_corpus,
 )
@@ -159,6 +160,27 @@ def test_max_word_rank_keeps_wordnet_sentences_of_frequent_words_only():
         sentence_pool(small_settings(num_utterances=20000, max_word_rank=2000))
     with pytest.raises(UserError, match="data.max_word_rank must be null or >= 1, got 0"):
         small_settings(max_word_rank=0)
+
+
+def test_engine_weights_set_each_engines_share_and_no_weights_keep_the_old_draw():
+    pairs = (("espeak", "en"), ("espeak", "en-us"), ("hibari", "heart"))
+    rngs = [np.random.default_rng(i) for i in range(4000)]
+    plain = [pick_voice(pairs, {}, rng) for rng in rngs]
+    # Unweighted: the draw corpora were made with before weights existed (engine, then voice).
+    for i in (0, 1, 2, 3):
+        rng = np.random.default_rng(i)
+        engine = ["espeak", "hibari"][int(rng.integers(2))]
+        voices = ["en", "en-us"] if engine == "espeak" else ["heart"]
+        assert plain[i] == (engine, voices[int(rng.integers(len(voices)))])
+    # Equal weights are the unweighted draw; hibari x3 speaks 3/4 of the utterances (4000 draws: sd 0.007)
+    assert [pick_voice(pairs, {"hibari": 2, "espeak": 2}, np.random.default_rng(i)) for i in range(4000)] == plain
+    assert abs(np.mean([e == "hibari" for e, _ in plain]) - 0.5) < 0.03
+    weighted = [pick_voice(pairs, {"hibari": 3}, np.random.default_rng(i)) for i in range(4000)]
+    assert abs(np.mean([e == "hibari" for e, _ in weighted]) - 0.75) < 0.03
+    with pytest.raises(UserError, match=r"data.engine_weights.hibari must be > 0, got 0.0"):
+        small_settings(engine_weights={"hibari": 0})
+    with pytest.raises(UserError, match=r"data.engine_weights: not one of data.engines, got flite"):
+        small_settings(engine_weights={"flite": 2})
 
 
 def test_impossible_sentence_count_is_a_user_error():

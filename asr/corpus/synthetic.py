@@ -45,6 +45,7 @@ class SyntheticSettings:
     words_per_utterance: tuple[int, int]  # inclusive [min, max], for sentences: words
     word_list_size: int
     engines: tuple[str, ...]
+    engine_weights: dict  # engine -> relative share of the utterances of a split it speaks in (default 1)
     heldout_engine: str | None
     dev_voices: int
     test_voices: int
@@ -90,6 +91,10 @@ class SyntheticSettings:
                  "engines must be a non-empty list without repeats", list(self.engines))
         for engine in self.engines:
             _require(engine in ENGINES, f"engines: unknown engine (known: {', '.join(ENGINES)})", engine)
+        object.__setattr__(self, "engine_weights", {k: float(v) for k, v in dict(self.engine_weights or {}).items()})
+        for engine, weight in self.engine_weights.items():
+            _require(engine in self.engines, "engine_weights: not one of data.engines", engine)
+            _require(weight > 0, f"engine_weights.{engine} must be > 0", weight)
         _require(self.heldout_engine is None or self.heldout_engine in self.engines,
                  "heldout_engine must be null or one of data.engines", self.heldout_engine)
         _require(self.heldout_engine is None or len(self.engines) > 1,
@@ -196,15 +201,26 @@ def trim_silence(audio: np.ndarray, rate: int, margin: float = TRIM_MARGIN) -> n
     return np.pad(audio[start:end], (keep - (first - start), keep - (end - 1 - last)))
 
 
+def pick_voice(pairs: tuple, engine_weights: dict, rng: np.random.Generator) -> tuple[str, str]:
+    """(engine, voice) for one utterance from a split's (engine, voice) pairs.
+
+    The engine is drawn first (by its weight, default 1), then the voice within it, so a one-voice
+    engine is not drowned out by eSpeak's 136; every draw is made whatever its outcome.
+    """
+    split_engines = sorted({engine for engine, _ in pairs})
+    weights = np.array([engine_weights.get(engine, 1.0) for engine in split_engines])
+    if np.all(weights == weights[0]):
+        engine = split_engines[int(rng.integers(len(split_engines)))]  # the same draw as corpora made before weights
+    else:
+        engine = split_engines[int(rng.choice(len(split_engines), p=weights / weights.sum()))]
+    voices = [voice for e, voice in pairs if e == engine]
+    return engine, voices[int(rng.integers(len(voices)))]
+
+
 def render_utterance(job: UtteranceJob, settings: SyntheticSettings, engines: dict, out_dir: Path):
     """Synthesise, trim, resample, augment (train), write one WAV; a manifest row or a Rejection."""
     rng = np.random.default_rng((settings.seed, UTTERANCE_STREAM, job.index))
-    # The engine is drawn first, then the voice within it, so a one-voice engine is not drowned
-    # out by eSpeak's 136; every draw is made whatever its outcome.
-    split_engines = sorted({engine for engine, _ in job.voices})
-    engine = split_engines[int(rng.integers(len(split_engines)))]
-    voices = [voice for e, voice in job.voices if e == engine]
-    voice = voices[int(rng.integers(len(voices)))]
+    engine, voice = pick_voice(job.voices, settings.engine_weights, rng)
     source = f"{engine} {voice}: {job.text!r}"
     try:
         audio, native_rate, _drawn = engines[engine].speak(job.text, voice, rng)
