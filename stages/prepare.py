@@ -19,7 +19,9 @@ def build_corpus(data, out_dir: Path):
         return synthesise_corpus(out_dir, SyntheticSettings.from_config(data))
     scan = read_corpus(data.corpus, Path(data.root))
     utterances = assign_splits(scan.utterances, data.dev_fraction, data.test_fraction, data.seed)
-    rows, rejected = convert_utterances(utterances, out_dir, data.sample_rate)
+    if not data.max_seconds > 0:
+        raise UserError(f"data.max_seconds must be > 0, got {data.max_seconds!r}")
+    rows, rejected = convert_utterances(utterances, out_dir, data.sample_rate, data.max_seconds)
     return rows, scan.rejected + rejected
 
 

@@ -70,10 +70,11 @@ def safe_id(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def convert_utterances(utterances, out_dir: Path, sample_rate: int):
+def convert_utterances(utterances, out_dir: Path, sample_rate: int, max_seconds: float | None = None):
     """Load, check and write each utterance as mono 16-bit WAV under out_dir/audio/<split>/.
 
-    Returns (manifest rows, rejections). Every utterance must already have a split.
+    Returns (manifest rows, rejections). Every utterance must already have a split. A file longer than
+    `max_seconds` (data.max_seconds) is rejected after reading that much of it, whatever its header says.
     Manifest paths are relative to out_dir.
     """
     rows, rejected, used = [], [], set()
@@ -86,7 +87,7 @@ def convert_utterances(utterances, out_dir: Path, sample_rate: int):
             continue
         used.add(relative)
         try:
-            audio = load_audio(utt.source, sample_rate)
+            audio = load_audio(utt.source, sample_rate, max_seconds, limit_name="data.max_seconds")
         except AudioError as exc:
             rejected.append(Rejection(utt.id, str(utt.source), str(exc)))
             continue
