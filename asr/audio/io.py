@@ -1,5 +1,6 @@
 """Audio I/O: any soundfile format -> mono float32 at one sample rate; 16-bit WAV out."""
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -69,12 +70,13 @@ def open_audio(path, raw_rate: int | None = None) -> sf.SoundFile:
     if not path.is_file():
         raise AudioError("file not found")
     try:
+        name = os.fsencode(path)  # bytes: soundfile cannot encode a str holding a name that is not UTF-8
         if raw_rate is None:
-            handle = sf.SoundFile(str(path))
+            handle = sf.SoundFile(name)
         else:
             if path.stat().st_size % 2:
                 raise AudioError(f"odd byte count ({path.stat().st_size}) for 16-bit PCM")
-            handle = sf.SoundFile(str(path), samplerate=check_rate(raw_rate), channels=1, format="RAW",
+            handle = sf.SoundFile(name, samplerate=check_rate(raw_rate), channels=1, format="RAW",
                                   subtype="PCM_16", endian="LITTLE")
     except AudioError:
         raise
