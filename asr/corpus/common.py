@@ -1,5 +1,6 @@
 """What every corpus reader returns, and the conversion of its audio into the prepared layout."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,14 @@ def source_problem(source: Path, root: Path, text: str, duplicate: bool = False)
     if not text:
         return "missing transcript"
     return None
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\udc80-\udcff]")  # control characters, bytes that were not UTF-8
+
+
+def id_from_name(name: str) -> str:
+    """An utterance id from a file name: tabs, newlines and undecodable bytes (which would break the CSVs) as _."""
+    return _UNPRINTABLE.sub("_", name)
 
 
 def safe_id(text: str) -> str:

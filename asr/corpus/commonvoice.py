@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from asr.csvio import read_rows
-from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, source_problem
+from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, id_from_name, source_problem
 from asr.errors import UserError
 
 REQUIRED_COLUMNS = ["client_id", "path", "sentence"]
@@ -40,7 +40,7 @@ def read_commonvoice(root: Path) -> CorpusScan:
         for row in rows.itertuples(index=False):
             name = row.path.strip()
             name = name if Path(name).suffix else f"{name}.mp3"  # early releases omit .mp3
-            utt_id, source, text = Path(name).stem, root / "clips" / name, row.sentence.strip()
+            utt_id, source, text = id_from_name(Path(name).stem), root / "clips" / name, row.sentence.strip()
             reason = source_problem(source, root, text, duplicate=utt_id in seen)
             if reason:
                 scan.rejected.append(Rejection(utt_id, str(source), reason))

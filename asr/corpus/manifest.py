@@ -1,18 +1,13 @@
 """Generic reader: a CSV/TSV with `path` and `text` columns, optional `id`, `speaker`, `split`."""
 
 import csv
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from asr.csvio import read_rows
-from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, source_problem
+from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, id_from_name, source_problem
 from asr.errors import UserError
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATES = re.compile("[\udc80-\udcff]")
 
 
 def _separator(manifest: Path) -> str:
@@ -49,7 +44,7 @@ def _unique(base: str, used: set[str]) -> str:
 
 def _problem(source: Path, root: Path, text: str, split: str, given_id: str) -> str | None:
     """Why a manifest row cannot be used, or None."""
-    if _CONTROL.search(given_id):
+    if id_from_name(given_id) != given_id:
         return "the id holds a tab, newline or other control character"
     if split and split.lower() not in SPLITS:
         return f"bad split '{split}' (expected train, dev or test)"
@@ -68,8 +63,7 @@ def read_manifest_corpus(manifest: Path) -> CorpusScan:
     for row in table.itertuples(index=False):
         path, text, split, given_id = row.path.strip(), row.text.strip(), row.split.strip(), row.id.strip()
         source = root / path
-        # an id from a file name: its tabs, newlines and undecodable bytes would break the CSVs downstream
-        utt_id = given_id or _unique(_CONTROL.sub("_", _SURROGATES.sub("_", Path(path).stem)) or "utt", used)
+        utt_id = given_id or _unique(id_from_name(Path(path).stem) or "utt", used)
         reason = f"duplicate id '{given_id}'" if given_id in used else _problem(source, root, text, split, given_id)
         used.add(utt_id)
         if reason:
