@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class AudioError(UserError):
     """An audio file that cannot be used; the message is the reason."""
+
+
+class TextError(UserError):
+    """A transcript that cannot be normalised (a number too long to say); the message is the reason."""

@@ -7,7 +7,7 @@ import pandas as pd
 
 from asr.atomic import atomic_dir, write_json
 from asr.corpus.common import SPLITS
-from asr.csvio import read_text_table
+from asr.csvio import read_text_table, spreadsheet_safe
 from asr.errors import UserError
 from asr.text.labels import DROPPED_COLUMNS, OOV_POLICIES, label_split
 from asr.features.shards import read_index
@@ -37,7 +37,7 @@ def run(cfg) -> None:
         if kept["train"] == 0:
             raise UserError("no training utterance has a usable label; see the dropped reasons")
         vocab.save(tmp / "vocab.json")
-        pd.DataFrame(dropped, columns=DROPPED_COLUMNS).to_csv(tmp / "dropped.csv", index=False)
+        spreadsheet_safe(pd.DataFrame(dropped, columns=DROPPED_COLUMNS)).to_csv(tmp / "dropped.csv", index=False)
         write_json(tmp / "report.json", {
             "kept": kept,
             "dropped": len(dropped),

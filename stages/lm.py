@@ -11,13 +11,13 @@ from asr.errors import UserError
 from asr.lm.corpus_text import lm_sentences
 from asr.lm.lexicon import character_sentence, write_lexicon
 from asr.lm.ngram import estimate_arpa
-from asr.text.normalise import normalise_text
+from asr.text.normalise import normalise_each
 from stages.entry import rebase_paths, stage_main, sweep_job_dir
 
 
 def extra_text(cfg) -> list[str]:
     """Normalised sentences of lm.wordnet (WordNet's examples) and lm.text (a file, one sentence a line)."""
-    raw = []
+    raw, skipped = [], []
     if cfg.lm.wordnet:
         from asr.corpus.text_source import wordnet_sentences
 
@@ -28,7 +28,10 @@ def extra_text(cfg) -> list[str]:
             raw += path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"lm.text {path}: cannot read ({exc})") from None
-    return [normalise_text(line) for line in raw]
+    sentences = normalise_each(raw, lambda index, reason: skipped.append(reason))
+    for reason in skipped:
+        print(f"lm: skipped a line of extra text: {reason}")
+    return sentences
 
 
 def run(cfg) -> None:

@@ -7,6 +7,7 @@ import pandas as pd
 from asr.atomic import atomic_dir, write_csv
 from asr.corpus.common import MANIFEST_COLUMNS, SPLITS, convert_utterances, first_reasons, rejected_frame
 from asr.corpus.readers import read_corpus
+from asr.csvio import spreadsheet_safe
 from asr.corpus.splits import assign_splits
 from asr.corpus.synthetic import SyntheticSettings, synthesise_corpus
 from asr.errors import UserError
@@ -19,7 +20,9 @@ def build_corpus(data, out_dir: Path):
         return synthesise_corpus(out_dir, SyntheticSettings.from_config(data))
     scan = read_corpus(data.corpus, Path(data.root))
     utterances = assign_splits(scan.utterances, data.dev_fraction, data.test_fraction, data.seed)
-    rows, rejected = convert_utterances(utterances, out_dir, data.sample_rate)
+    if not data.max_seconds > 0:
+        raise UserError(f"data.max_seconds must be > 0, got {data.max_seconds!r}")
+    rows, rejected = convert_utterances(utterances, out_dir, data.sample_rate, data.max_seconds)
     return rows, scan.rejected + rejected
 
 
@@ -34,7 +37,7 @@ def fail_keeping_reasons(rejected, out_dir: Path):
     if not rejected:  # every utterance kept, none in train: the split settings, not the input, are at fault
         raise UserError(message)
     kept = kept_rejected_path(out_dir)
-    write_csv(kept, rejected_frame(rejected))
+    write_csv(kept, spreadsheet_safe(rejected_frame(rejected)))
     raise UserError(f"{message}; first: {first_reasons(rejected)}; all reasons in {kept}")
 
 
@@ -50,7 +53,7 @@ def run(cfg) -> None:
             fail_keeping_reasons(rejected, out_dir)
         for split in SPLITS:
             manifest[manifest["split"] == split].to_csv(tmp / f"{split}.csv", index=False)
-        rejected_frame(rejected).to_csv(tmp / "rejected.csv", index=False)
+        spreadsheet_safe(rejected_frame(rejected)).to_csv(tmp / "rejected.csv", index=False)
     kept_rejected_path(out_dir).unlink(missing_ok=True)  # a failed run's list would now contradict rejected.csv
     counts = manifest["split"].value_counts()
     hours = manifest["duration"].sum() / 3600

@@ -33,9 +33,9 @@ def train(cfg) -> dict:
     splits = read_alignable_splits(labels_dir, ("train", "dev"), model_settings.subsample,
                                    log=lambda line: print(f"train: {line}"))
 
-    def dataset(split, shuffle):
+    def dataset(split, shuffle, epoch=0):
         return make_dataset(features_dir, split, splits[split], normaliser, settings.batch_size, shuffle,
-                            settings.seed, features.dim, settings.masking() if shuffle else None)
+                            settings.seed, features.dim, settings.masking() if shuffle else None, epoch)
 
     model = build_model(features.dim, vocab.size, model_settings)
     fingerprint = run_fingerprint([dict(cfg.model), dict(cfg.train)],
@@ -43,7 +43,7 @@ def train(cfg) -> dict:
     resume = can_resume(cfg.paths.checkpoint, fingerprint)
     live = Live(cfg.paths.live, resume=resume, dvcyaml=False, save_dvc_exp=False)
     best_model, state = fit(
-        model, dataset("train", True), dataset("dev", False), dict(zip(splits["dev"].id, splits["dev"].text)),
+        model, lambda epoch: dataset("train", True, epoch), dataset("dev", False), dict(zip(splits["dev"].id, splits["dev"].text)),
         vocab, settings, model_settings.subsample, cfg.paths.checkpoint, live, fingerprint, resume,
     )
     summary = dict(best_dev_cer=state["best_cer"], best_epoch=state["best_epoch"], epochs=state["epoch"],

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -118,3 +119,33 @@ def test_debug_shows_the_traceback_that_is_otherwise_one_line(bundle, good_files
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
     bad = asr("transcribe", "--debug", "--model", bundle, tmp_path / "corrupt.wav", good_files[0])
     assert bad.returncode == 1 and "Traceback" in bad.stderr and f"asr: {tmp_path / 'corrupt.wav'}: unreadable" in bad.stderr
+
+
+def test_lying_headers_and_odd_names_are_one_line_each_and_the_rest_is_transcribed(bundle, good_files, tmp_path):
+    from tests.test_audio_limits import lying_rate_wav
+
+    liars = [lying_rate_wav(tmp_path / f"rate{rate}.wav", rate) for rate in (1, 2_147_483_647)]
+    odd = tmp_path / "tab\tand\nnewline.wav"
+    odd.write_bytes(good_files[0].read_bytes())
+    result = asr("transcribe", "--model", bundle, good_files[0], *liars, odd)
+    assert result.returncode == 1, result.stderr
+    # one stdout line per transcribed file, two tab-separated fields, whatever the file's name
+    assert printed_paths(result.stdout) == [str(good_files[0]), str(odd).replace("\t", "\\t").replace("\n", "\\n")]
+    problems = [line for line in result.stderr.splitlines() if line.startswith("asr: ")]
+    assert problems == [f"asr: {liar}: implausible sample rate {rate} Hz in the header (accepted: 1000-768000 Hz)"
+                        for liar, rate in zip(liars, (1, 2_147_483_647))], result.stderr
+
+
+def test_evaluate_names_the_bad_lines_of_a_manifest_and_scores_the_rest(bundle, good_files, tmp_path):
+    for k, good in enumerate(good_files):
+        (tmp_path / f"{'=-+@'[k]}x{k}.wav").write_bytes(good.read_bytes())
+    (tmp_path / "m.csv").write_text("path,text\n=x0.wav,hello\n-x1.wav,\"Hello,\" she said\n"
+                                    "-x1.wav,room 9 and 9, unquoted\n-x1.wav,room " + "9" * 400 + "\n-x1.wav,fine\n")
+    result = asr("evaluate", "--model", bundle, tmp_path / "m.csv")
+    assert result.returncode == 1, result.stderr
+    problems = [line for line in result.stderr.splitlines() if line.startswith("asr: ")]
+    assert [p.split(": ")[2] for p in problems] == ["line 3", "line 4", "line 5"], result.stderr
+    assert "number too long to say" in problems[2] and "Traceback" not in result.stderr
+    assert "utterances 2  failed 3" in result.stdout
+    predictions = pd.read_csv(tmp_path / "m.predictions.csv", keep_default_na=False)
+    assert predictions["path"].tolist() == ["'=x0.wav", "'-x1.wav"]  # a spreadsheet shows them, never runs them

@@ -5,6 +5,7 @@ import os
 import sys
 
 from asr.app.numeric_args import finite_number, whole_number
+from asr.audio.limits import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
 DEFAULT_MODEL = "models/bundle"  # paths.model in conf/config.yaml: where `dvc repro` puts the bundle
 LM_BESIDE_BUNDLE = "lm"  # paths.lm is models/lm: the `lm` stage writes the LM beside models/bundle
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--json", action="store_true",
                             help="JSON lines: text, duration, seconds taken, character and word times "
                                  "(from a forced alignment, only computed for this output)")
-    transcribe.add_argument("--raw-rate", type=whole_number(1), help="read files as headerless 16-bit mono PCM at this rate")
+    transcribe.add_argument("--raw-rate", type=whole_number(MIN_SAMPLE_RATE, MAX_SAMPLE_RATE), help="read files as headerless 16-bit mono PCM at this rate")
     add_model_options(transcribe)
 
     evaluate = commands.add_parser("evaluate", help="CER and WER on a manifest of audio and transcripts",

@@ -10,8 +10,8 @@ from tqdm import tqdm
 
 from asr.atomic import write_csv
 from asr.bundle import load_bundle
-from asr.csvio import read_text_table
-from asr.errors import AudioError, UserError
+from asr.csvio import readable, read_rows, spreadsheet_safe
+from asr.errors import AudioError, TextError, UserError
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
 from asr.text.normalise import apply_vocabulary, normalise_text
 from asr.app.lm_options import lm_decoder
@@ -33,7 +33,7 @@ def _each(files, transcriber, debug=False):
             if isinstance(result, AudioError):
                 if debug:
                     traceback.print_exception(result, file=sys.stderr)
-                tqdm.write(f"asr: {path}: {result}", file=sys.stderr)
+                tqdm.write(f"asr: {readable(str(path))}: {result}", file=sys.stderr)
                 result = None
             yield path, result
 
@@ -49,29 +49,45 @@ def run_transcribe(args) -> int:
         elif args.json:
             print(json.dumps(result.__dict__), flush=True)
         else:
-            print(f"{result.path}\t{result.text}", flush=True)
+            print(f"{readable(result.path)}\t{result.text}", flush=True)  # one line, two fields, whatever the name
     return 1 if failed else 0
 
 
-def read_eval_manifest(manifest: Path, characters: str) -> pd.DataFrame:
-    """path/text table -> absolute paths and references normalised as the labels stage does."""
+def read_eval_manifest(manifest: Path, characters: str) -> tuple[pd.DataFrame, list[str]]:
+    """path/text table -> (absolute paths and references normalised as the labels stage does, problems).
+
+    A malformed line, or a text that cannot be normalised, is one problem ("line N: reason"); the other rows are kept.
+    """
     if not manifest.is_file():
         raise UserError(f"{manifest}: manifest not found")
     sep = "\t" if manifest.suffix.lower() == ".tsv" else ","
-    table = read_text_table(manifest, sep=sep)
+    try:
+        table, malformed = read_rows(manifest, sep, text_columns=("text",))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     missing = {"path", "text"} - set(table.columns)
     if missing:
         raise UserError(f"{manifest}: missing column(s) {', '.join(sorted(missing))}")
+    problems = [f"line {line}: {reason}" for line, reason in malformed]
+    references = []
+    for row in table.itertuples():
+        try:
+            references.append(apply_vocabulary(normalise_text(row.text), characters, "drop_char")[0])
+        except TextError as exc:
+            problems.append(f"line {row.line}: cannot normalise the text: {exc}")
+            references.append(None)
     table["audio"] = [manifest.parent / p for p in table["path"]]
-    table["reference"] = [apply_vocabulary(normalise_text(t), characters, "drop_char")[0] for t in table["text"]]
-    return table
+    table["reference"] = references
+    return table[table["reference"].notna()], problems
 
 
 def run_evaluate(args) -> int:
     transcriber = _transcriber(args)
     manifest = Path(args.manifest)
-    table = read_eval_manifest(manifest, transcriber.bundle.vocab.characters)
-    rows, failed = [], 0
+    table, problems = read_eval_manifest(manifest, transcriber.bundle.vocab.characters)
+    for problem in problems:
+        print(f"asr: {readable(str(manifest))}: {problem}", file=sys.stderr)
+    rows, failed = [], len(problems)
     results = dict(_each(list(table["audio"]), transcriber, args.debug))
     for row in table.itertuples():
         result = results.get(row.audio)
@@ -85,7 +101,7 @@ def run_evaluate(args) -> int:
         raise UserError(f"{manifest}: no utterance could be transcribed")
     predictions = pd.DataFrame(rows)
     output = Path(args.output) if args.output else manifest.with_suffix(".predictions.csv")
-    write_csv(output, predictions)
+    write_csv(output, spreadsheet_safe(predictions))
     cer = character_error_rate(predictions.reference, predictions.hypothesis)
     wer = word_error_rate(predictions.reference, predictions.hypothesis)
     rtf = predictions.seconds.sum() / max(predictions.duration.sum(), 1e-9)

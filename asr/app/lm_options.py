@@ -1,5 +1,6 @@
 """The LM decoder that `--decode lm` asks for: the `lm` stage's, a user's ARPA + lexicon, or one built from text."""
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from asr.evaluation.lm_decode import load_lm_decoder
 from asr.lm.corpus_text import lm_sentences
 from asr.lm.lexicon import write_lexicon
 from asr.lm.ngram import estimate_arpa
-from asr.text.normalise import normalise_text
+from asr.text.normalise import normalise_each
 from asr.text.vocab import Vocabulary
 
 TEXT_LM_ORDER = 3
@@ -39,7 +40,11 @@ def text_lm_decoder(path: Path, vocab: Vocabulary, settings: LexiconBeamSettings
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"--lm-text {path}: cannot read ({exc})") from None
-    sentences = lm_sentences([normalise_text(line) for line in lines], [], [])
+
+    def skipped(index, reason):
+        print(f"asr: {path}: line {index + 1} skipped: {reason}", file=sys.stderr)
+
+    sentences = lm_sentences(normalise_each(lines, skipped), [], [])
     with tempfile.TemporaryDirectory(prefix="asr-lm-") as tmp:
         estimate_arpa(sentences, Path(tmp) / "words.arpa", TEXT_LM_ORDER)
         write_lexicon(sorted({w for s in sentences for w in s.split()}), Path(tmp) / "lexicon.txt", vocab.characters)

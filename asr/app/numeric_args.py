@@ -8,16 +8,17 @@ import argparse
 import math
 
 
-def whole_number(minimum: int):
-    """A type function accepting integers >= minimum ("8000", not "8000.5", "nan" or "inf")."""
+def whole_number(minimum: int, maximum: int | None = None):
+    """A type function accepting integers >= minimum (and <= maximum) ("8000", not "8000.5", "nan" or "inf")."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}")
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {bound}, got {text!r}")
         return value
 
     return parse

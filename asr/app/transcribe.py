@@ -10,9 +10,9 @@ import soundfile as sf
 import tensorflow as tf
 
 from asr.decoding.alignment import ctc_align, word_timings
-from asr.audio.io import SILENCE_PEAK, load_audio, load_raw_pcm
+from asr.audio.io import SILENCE_PEAK, AudioTooLong, load_audio
 from asr.bundle import Bundle
-from asr.audio.chunking import chunk_array, split_at_pauses, stream_chunks
+from asr.audio.chunking import split_at_pauses, stream_chunks
 from asr.decoding.ctc import decode
 from asr.errors import AudioError, UserError
 from asr.features.mfcc import compute_features
@@ -94,24 +94,23 @@ class Transcriber:
     def pieces(self, path: Path, duration: float):
         """(offset, audio) pieces of at most chunk_seconds, converted exactly as in `prepare`.
 
-        `duration` (from `duration(path)`) decides whether the file is read whole or block by block.
+        A file is read whole only up to chunk_seconds (whatever its header says); a longer one is then
+        read again block by block. `duration` is the header's, for the results only.
         """
+        raw_rate = None
         if self.is_raw(path):
             if self.raw_rate is None:
                 raise AudioError("headerless PCM needs --raw-rate")
-            audio = load_raw_pcm(path, self.raw_rate, self.rate)
-            if len(audio) <= self.chunk_seconds * self.rate:
-                yield 0.0, audio
-                return
-            for offset, piece in chunk_array(audio, self.rate, self.chunk_seconds):
-                for inner, segment in split_at_pauses(piece, self.rate):
-                    yield offset + inner, segment
-            return
-        if duration <= self.chunk_seconds:
-            yield 0.0, load_audio(path, self.rate)  # exactly as `prepare` converts training audio
+            raw_rate = self.raw_rate
+        try:
+            audio = load_audio(path, self.rate, self.chunk_seconds, raw_rate)  # exactly as `prepare` converts
+        except AudioTooLong:
+            audio = None
+        if audio is not None:
+            yield 0.0, audio
             return
         # Long recording: bounded pieces read block by block, each cut again at its pauses.
-        for offset, piece in stream_chunks(path, self.rate, self.chunk_seconds):
+        for offset, piece in stream_chunks(path, self.rate, self.chunk_seconds, raw_rate=raw_rate):
             for inner, segment in split_at_pauses(piece, self.rate):
                 yield offset + inner, segment
 

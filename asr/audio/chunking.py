@@ -1,10 +1,8 @@
 """Split long recordings at quiet points so transcription memory stays flat."""
 
 import numpy as np
-import soundfile as sf
 
-from asr.audio.io import error_reason, resample, to_mono
-from asr.errors import AudioError
+from asr.audio.io import checked_blocks, open_audio, resample, to_mono
 
 
 def best_cut(audio: np.ndarray, rate: int, search_from: int, floor_dbfs: float = -40.0) -> int:
@@ -47,17 +45,13 @@ def frame_power(audio: np.ndarray, rate: int) -> tuple[int, np.ndarray]:
     return window, np.square(audio[: frames * window].reshape(frames, window)).mean(axis=1)
 
 
-def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: float = 5.0):
+def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: float = 5.0, raw_rate: int | None = None):
     """Yield (offset_seconds, (samples,) float32 at target_rate) pieces of at most max_seconds.
 
-    The file is read block by block, never whole; each piece ends at the quietest point of its
-    last `search_seconds` (its second half at most), so words are not cut in two.
+    The file (raw PCM at raw_rate if given) is read block by block, never whole; each piece ends at the
+    quietest point of its last `search_seconds` (its second half at most), so words are not cut in two.
     """
-    try:
-        handle = sf.SoundFile(str(path))
-    except Exception as exc:  # soundfile raises several types for unreadable input
-        raise AudioError(f"unreadable audio ({error_reason(exc)})") from None
-    with handle:
+    with open_audio(path, raw_rate) as handle:
         rate = handle.samplerate
         limit = int(max_seconds * rate)
         buffer = np.zeros(0, np.float32)
@@ -70,27 +64,6 @@ def stream_chunks(path, target_rate: int, max_seconds: float, search_seconds: fl
                 consumed += cut
                 buffer = buffer[cut:]
         yield float(consumed / rate), resample(buffer, rate, target_rate)
-
-
-def checked_blocks(handle: sf.SoundFile, blocksize: int):
-    """Yield (samples, channels) float32 blocks; a decoding error or a non-finite sample is an AudioError.
-
-    A corrupt or truncated file often opens fine (the header is intact) and fails only where its data
-    does, minutes in: the caller must hear which file and where, not a libsndfile traceback.
-    """
-    blocks = handle.blocks(blocksize=blocksize, dtype="float32", always_2d=True)
-    read = 0  # frames read so far, for the message
-    while True:
-        try:
-            block = next(blocks)
-        except StopIteration:
-            return
-        except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError...
-            raise AudioError(f"unreadable audio after {read / handle.samplerate:.1f} s ({error_reason(exc)})") from None
-        if not np.all(np.isfinite(block)):  # a float file with garbage where its samples should be
-            raise AudioError(f"non-finite samples (NaN or inf) after {read / handle.samplerate:.1f} s")
-        read += len(block)
-        yield block
 
 
 def chunk_array(audio: np.ndarray, rate: int, max_seconds: float, search_seconds: float = 5.0):

@@ -1,5 +1,6 @@
 """What every corpus reader returns, and the conversion of its audio into the prepared layout."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,15 +66,24 @@ def source_problem(source: Path, root: Path, text: str, duplicate: bool = False)
     return None
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\udc80-\udcff]")  # control characters, bytes that were not UTF-8
+
+
+def id_from_name(name: str) -> str:
+    """An utterance id from a file name: tabs, newlines and undecodable bytes (which would break the CSVs) as _."""
+    return _UNPRINTABLE.sub("_", name)
+
+
 def safe_id(text: str) -> str:
     """A file-name-safe utterance id."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def convert_utterances(utterances, out_dir: Path, sample_rate: int):
+def convert_utterances(utterances, out_dir: Path, sample_rate: int, max_seconds: float | None = None):
     """Load, check and write each utterance as mono 16-bit WAV under out_dir/audio/<split>/.
 
-    Returns (manifest rows, rejections). Every utterance must already have a split.
+    Returns (manifest rows, rejections). Every utterance must already have a split. A file longer than
+    `max_seconds` (data.max_seconds) is rejected after reading that much of it, whatever its header says.
     Manifest paths are relative to out_dir.
     """
     rows, rejected, used = [], [], set()
@@ -86,7 +96,7 @@ def convert_utterances(utterances, out_dir: Path, sample_rate: int):
             continue
         used.add(relative)
         try:
-            audio = load_audio(utt.source, sample_rate)
+            audio = load_audio(utt.source, sample_rate, max_seconds, limit_name="data.max_seconds")
         except AudioError as exc:
             rejected.append(Rejection(utt.id, str(utt.source), str(exc)))
             continue

@@ -5,24 +5,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from asr.csvio import read_text_table
-from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, source_problem
+from asr.csvio import read_rows
+from asr.corpus.common import SPLITS, CorpusScan, Rejection, SourceUtterance, id_from_name, source_problem
 from asr.errors import UserError
 
 REQUIRED_COLUMNS = ["client_id", "path", "sentence"]
 
 
-def _read_tsv(path: Path) -> pd.DataFrame:
-    """A Common Voice split file as strings ("" for blanks), checked for the needed columns."""
+def _read_tsv(path: Path) -> tuple[pd.DataFrame, list]:
+    """A Common Voice split file as strings ("" for blanks), checked for the needed columns; and its malformed lines."""
     try:
         # QUOTE_NONE: sentences contain unbalanced quotes
-        frame = read_text_table(path, sep="\t", quoting=csv.QUOTE_NONE, encoding="utf-8")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot parse {path}: {str(exc).strip().splitlines()[0]}") from None
+        frame, problems = read_rows(path, "\t", csv.QUOTE_NONE, text_columns=("sentence", "client_id"))
+    except ValueError as exc:
+        raise UserError(f"cannot parse {path}: {exc}") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise UserError(f"{path} lacks column(s) {', '.join(missing)}")
-    return frame
+    return frame, problems
 
 
 def read_commonvoice(root: Path) -> CorpusScan:
@@ -35,10 +35,12 @@ def read_commonvoice(root: Path) -> CorpusScan:
         raise UserError(f"no train.tsv, dev.tsv or test.tsv in {root}")
     scan, seen = CorpusScan([], []), set()
     for split, table in tables.items():
-        for row in _read_tsv(table).itertuples(index=False):
+        rows, problems = _read_tsv(table)
+        scan.rejected += [Rejection(f"line {line}", f"{table}:{line}", reason) for line, reason in problems]
+        for row in rows.itertuples(index=False):
             name = row.path.strip()
             name = name if Path(name).suffix else f"{name}.mp3"  # early releases omit .mp3
-            utt_id, source, text = Path(name).stem, root / "clips" / name, row.sentence.strip()
+            utt_id, source, text = id_from_name(Path(name).stem), root / "clips" / name, row.sentence.strip()
             reason = source_problem(source, root, text, duplicate=utt_id in seen)
             if reason:
                 scan.rejected.append(Rejection(utt_id, str(source), reason))

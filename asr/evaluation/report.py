@@ -8,7 +8,7 @@ import pandas as pd
 
 from asr.atomic import atomic_dir, write_csv, write_json
 from asr.bundle import load_bundle
-from asr.csvio import read_text_table
+from asr.csvio import read_text_table, spreadsheet_safe
 from asr.decoding.ctc import STRATEGIES
 from asr.decoding.lexicon_beam import LexiconBeamSettings
 from asr.errors import UserError
@@ -150,6 +150,6 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
     columns = [c for c in ("id", "speaker", "engine", "reference", "hypothesis", "cer", "hypothesis_lm", "cer_lm",
                            "problem")
                if c in test]
-    write_csv(out / "predictions.csv", test[columns].round({"cer": 5, "cer_lm": 5}))
+    write_csv(out / "predictions.csv", spreadsheet_safe(test[columns].round({"cer": 5, "cer_lm": 5})))
     write_json(out / "metrics.json", metrics)
     return metrics

@@ -1,4 +1,11 @@
-"""Resumable training state: weights, optimizer variables and loop counters after each epoch."""
+"""Resumable training state: weights, optimizer variables, random-generator states and loop counters.
+
+The checkpoint is one directory written as a unit (asr.atomic.atomic_dir): a kill while saving
+leaves the previous epoch's checkpoint whole, never the weights of one epoch beside the counters
+of another. It holds everything that makes a resumed run end with the same weights as an
+uninterrupted one: the data order and SpecAugment draws are seeded per epoch (asr.model.data), and
+the seed generators of the dropout and noise layers are saved here.
+"""
 
 import hashlib
 import json
@@ -6,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from asr.atomic import atomic_path, write_json
+from asr.atomic import atomic_dir
 
 STATE_FILE = "state.json"
+FORMAT = 2  # 1: files replaced one by one, no random-generator state (not resumed: training starts afresh)
 
 
 def run_fingerprint(settings: list[dict], data_files) -> str:
@@ -19,19 +27,20 @@ def run_fingerprint(settings: list[dict], data_files) -> str:
     return digest.hexdigest()[:16]
 
 
+def random_states(model) -> list:
+    """The model's variables that are not weights: its layers' seed generators (dropout, noise), in order."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
 def save_checkpoint(directory, model, optimizer, best_model, state: dict) -> None:
-    """Write everything needed to continue after the last completed epoch (state.json last)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, net in (("last.weights.h5", model), ("best.weights.h5", best_model)):
-        with atomic_path(directory / name) as tmp:
-            net.save_weights(_h5(tmp))
-            Path(_h5(tmp)).replace(tmp)
-    with atomic_path(directory / "optimizer.npz") as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, *[np.asarray(v) for v in optimizer.variables])
-    # state.json is written last: its presence means the files above are complete.
-    write_json(directory / STATE_FILE, state)
+    """Write everything needed to continue after the last completed epoch, replacing the previous checkpoint whole."""
+    with atomic_dir(directory) as tmp:
+        model.save_weights(tmp / "last.weights.h5")
+        best_model.save_weights(tmp / "best.weights.h5")
+        _save_arrays(tmp / "optimizer.npz", optimizer.variables)
+        _save_arrays(tmp / "random.npz", random_states(model))
+        (tmp / STATE_FILE).write_text(json.dumps(dict(state, format=FORMAT), indent=2, sort_keys=True) + "\n")
 
 
 def read_state(directory) -> dict | None:
@@ -48,13 +57,18 @@ def load_checkpoint(directory, model, optimizer, best_model) -> dict | None:
         return None
     model.load_weights(directory / "last.weights.h5")
     best_model.load_weights(directory / "best.weights.h5")
-    with np.load(directory / "optimizer.npz") as saved:
-        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    for variable, value in zip(optimizer.variables, values, strict=True):
-        variable.assign(value)
+    _load_arrays(directory / "optimizer.npz", optimizer.variables)
+    _load_arrays(directory / "random.npz", random_states(model))
     return state
 
 
-def _h5(path: Path) -> str:
-    # Keras insists on the .weights.h5 suffix; write there, then move onto the temp name.
-    return str(path) + ".weights.h5"
+def _save_arrays(path: Path, variables) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, *[np.asarray(v) for v in variables])
+
+
+def _load_arrays(path: Path, variables) -> None:
+    with np.load(path) as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    for variable, value in zip(variables, values, strict=True):
+        variable.assign(value)

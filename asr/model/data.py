@@ -45,11 +45,13 @@ def bucket_boundaries(num_frames, batch_size: int, max_buckets: int = 8) -> list
 
 
 def make_dataset(features_dir, split: str, labels: pd.DataFrame, normaliser: Normaliser, batch_size: int,
-                 shuffle: bool, seed: int, dim: int, masking: SpecAugmentSettings | None = None) -> tf.data.Dataset:
+                 shuffle: bool, seed: int, dim: int, masking: SpecAugmentSettings | None = None,
+                 epoch: int = 0) -> tf.data.Dataset:
     """Batches of dicts: features (B, T, dim) f32, labels (B, L) i32, feature_lengths (B,), label_lengths (B,), ids (B,).
 
     Only utterances listed in `labels` are read; shards are streamed one at a time. `masking`
-    (training only) applies SpecAugment to each utterance before batching.
+    (training only) applies SpecAugment to each utterance before batching. The order and the masks
+    depend only on (seed, epoch), not on how many epochs this process has run: a resumed run repeats them.
     """
     label_by_id = {row.id: np.asarray(encode_labels(row.label), np.int32) for row in labels.itertuples()}
 
@@ -65,10 +67,13 @@ def make_dataset(features_dir, split: str, labels: pd.DataFrame, normaliser: Nor
             tf.TensorSpec((), tf.string),
         ),
     )
+    epoch_seed = seed * 1_000_003 + epoch  # distinct per epoch, and the same in every process
     if shuffle:
-        dataset = dataset.shuffle(4 * batch_size * 8, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(4 * batch_size * 8, seed=epoch_seed)
     if masking is not None and masking.enabled:
-        dataset = dataset.map(lambda x, y, i: (spec_augment(x, masking), y, i))  # sequential: seeded draws repeat
+        # stateless draws seeded by (epoch, position in the epoch): no generator state to carry across a resume
+        dataset = dataset.enumerate().map(
+            lambda k, e: (spec_augment(e[0], masking, tf.stack([tf.constant(epoch_seed, tf.int64), k])), e[1], e[2]))
     dataset = dataset.map(
         lambda x, y, i: dict(features=x, labels=y, feature_lengths=tf.shape(x)[0], label_lengths=tf.shape(y)[0], ids=i)
     )

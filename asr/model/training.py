@@ -11,7 +11,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from asr.csvio import read_text_table
-from asr.model.checkpoint import load_checkpoint, read_state, save_checkpoint
+from asr.model.checkpoint import FORMAT, load_checkpoint, read_state, save_checkpoint
 from asr.model.loss import ctc_loss
 from asr.errors import UserError
 from asr.model.inference import make_forward, predict_dataset
@@ -116,9 +116,13 @@ def evaluate_dev(forward, dev_dataset, references: dict, vocab, subsample: int):
     return (float(np.mean(finite)) if finite else float("nan")), character_error_rate(refs, hyps)
 
 
-def fit(model, train_dataset, dev_dataset, dev_references: dict, vocab, settings: TrainSettings, subsample: int,
+def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: TrainSettings, subsample: int,
         checkpoint_dir, live, fingerprint: str, resume: bool, log=print):
-    """Train until epochs, early stopping or the time budget; returns (best model, summary dict)."""
+    """Train until epochs, early stopping or the time budget; returns (best model, summary dict).
+
+    `train_data(epoch)` gives that epoch's shuffled batches (seeded by the epoch, so a resumed run sees
+    the same order as an uninterrupted one).
+    """
     optimizer = settings.make_optimizer()
     optimizer.build(model.trainable_variables)
     best_model = keras.models.clone_model(model)
@@ -141,7 +145,7 @@ def fit(model, train_dataset, dev_dataset, dev_references: dict, vocab, settings
             state["learning_rate"] = settings.cosine_rate(epoch)
             optimizer.learning_rate = state["learning_rate"]
         losses, frames, batches = [], 0, 0
-        bar = tqdm(train_dataset, total=num_batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
+        bar = tqdm(train_data(epoch), total=num_batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
                    mininterval=1.0, leave=False)
         for batch in bar:
             batch_losses, applied = train_step(batch["features"], batch["labels"], batch["feature_lengths"],
@@ -193,7 +197,8 @@ def rewind_live(live, completed_epochs: int) -> None:
 def can_resume(checkpoint_dir, fingerprint: str) -> bool:
     """True if the checkpoint is an unfinished run with the same settings and data."""
     state = read_state(checkpoint_dir)
-    return state is not None and state.get("fingerprint") == fingerprint and not state.get("finished")
+    return (state is not None and state.get("format") == FORMAT and state.get("fingerprint") == fingerprint
+            and not state.get("finished"))
 
 
 def _update_schedule(state, epoch, dev_cer, settings: TrainSettings, optimizer, best_model, model):

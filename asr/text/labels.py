@@ -4,6 +4,7 @@ from collections import Counter
 
 import pandas as pd
 
+from asr.errors import TextError
 from asr.text.normalise import apply_vocabulary, normalise_text
 from asr.text.vocab import Vocabulary
 
@@ -26,12 +27,19 @@ def label_split(manifest: pd.DataFrame, num_frames: dict[str, int], vocab: Vocab
     """Normalise, filter and encode one split. Returns (labels frame, dropped rows, oov Counter)."""
     rows, dropped, oov_counts = [], [], Counter()
     for utt in manifest.itertuples(index=False):
-        text, unknown = apply_vocabulary(normalise_text(str(utt.text)), vocab.characters, oov)
+        try:
+            text, unknown = apply_vocabulary(normalise_text(str(utt.text)), vocab.characters, oov)
+        except TextError as exc:
+            text, unknown, problem = "", Counter(), f"cannot normalise the transcript: {exc}"
+        else:
+            problem = None
         oov_counts.update(unknown)
         frames = num_frames.get(utt.id)
         reason = None
         if frames is None:
             reason = "no features"
+        elif problem:
+            reason = problem
         elif text is None:
             reason = "out-of-vocabulary characters: " + "".join(sorted(unknown))
         elif not text:
