@@ -21,11 +21,11 @@ def export_bundle(bundle_dir, output_dir, tflite_batch: int = 1) -> dict:
     ops need the recurrent loop's per-step state (batch, units) to have a static shape, and a free batch would
     need the Flex (TensorFlow) delegate, which the interpreter in the TensorFlow wheel does not link.
     """
-    import tensorflow as tf
-
     bundle_dir, output_dir = Path(bundle_dir), Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()) and not (output_dir / EXPORT_FILE).is_file():
+    if output_dir.is_file() or (output_dir.is_dir() and any(output_dir.iterdir())
+                                and not (output_dir / EXPORT_FILE).is_file()):
         raise UserError(f"{output_dir}: exists and holds no earlier export; give a new or empty directory")
+    import tensorflow as tf  # after the checks: seconds to import
     bundle = load_bundle(bundle_dir)
     dim = bundle.features.dim
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
