@@ -7,7 +7,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 from asr.atomic import atomic_dir, write_json
-from asr.bundle import load_bundle
 from asr.errors import UserError
 from asr.export.onnx_runtime import EXPORT_FILE, INPUT_NAME, ONNX_FILE, SETTINGS_FILES
 
@@ -26,6 +25,8 @@ def export_bundle(bundle_dir, output_dir, tflite_batch: int = 1) -> dict:
                                 and not (output_dir / EXPORT_FILE).is_file()):
         raise UserError(f"{output_dir}: exists and holds no earlier export; give a new or empty directory")
     import tensorflow as tf  # after the checks: seconds to import
+
+    from asr.bundle import load_bundle
     bundle = load_bundle(bundle_dir)
     dim = bundle.features.dim
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
