@@ -18,6 +18,7 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from asr.atomic import write_json  # noqa: E402
 from asr.csvio import read_text_table  # noqa: E402
+from bench.timing import table_row  # noqa: E402
 
 
 def parse_args(argv):
@@ -48,6 +49,10 @@ def rows(results: dict):
     s = results["synthesis"]
     for engine in (e for e in s if isinstance(s[e], dict)):
         yield f"synthesis: {engine} (one process) vs real time", s[engine]["median"], 1.0, s["unit"]
+    if "onnx" in results:
+        from bench.onnx import rows as onnx_rows
+
+        yield from onnx_rows(results["onnx"])
     if "repro" in results:
         yield "whole default `dvc repro` (fresh clone) vs 15 min", results["repro"]["seconds"], 900.0, "seconds"
 
@@ -69,6 +74,7 @@ def main(argv=None) -> None:
                    settings=vars(args))
     print("features...", flush=True)
     results["features"] = bench_features(train, prepared, params.features.workers, args.repeats)
+    from bench.onnx import bench_onnx
     from bench.overhead import bench_overhead, bench_repro
     from bench.synthesis import bench_synthesis
     from bench.training import bench_training
@@ -79,6 +85,8 @@ def main(argv=None) -> None:
     print("transcription...", flush=True)
     results["transcription"] = bench_transcription(test, prepared, params.paths.model, params.paths.lm, params.decode,
                                                    args.repeats)
+    print("ONNX export against the Keras bundle...", flush=True)
+    results["onnx"] = bench_onnx(test, prepared, params.paths.model, args.repeats)
     print("synthesis...", flush=True)
     options = OmegaConf.to_container(params.data)
     results["synthesis"] = bench_synthesis(params.data.engines, options, args.sentences, args.repeats)
@@ -88,8 +96,7 @@ def main(argv=None) -> None:
     print("pipeline overhead...", flush=True)
     results["overhead"] = bench_overhead(args.repeats)
     results["minutes"] = round((time.time() - started) / 60, 1)
-    table = pd.DataFrame([dict(measure=m, project=round(p, 4), reference=round(r, 4), ratio=round(p / r, 2) if r else None,
-                               unit=u) for m, p, r, u in rows(results)])
+    table = pd.DataFrame([table_row(*row) for row in rows(results)])
     results["table"] = table.to_dict(orient="records")
     write_json(args.output, json.loads(json.dumps(results, default=float)))
     print(f"\n{table.to_string(index=False)}\n\nmedian of {args.repeats} repeats where repeated; "

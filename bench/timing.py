@@ -15,3 +15,9 @@ def measure(run, repeats: int) -> dict:
         rates.append(work / elapsed)
     return dict(median=statistics.median(rates), min=min(rates), max=max(rates),
                 seconds=statistics.median(seconds), repeats=repeats, **extra)
+
+
+def table_row(measure_name: str, project: float, reference: float, unit: str) -> dict:
+    """One row of bench/results.json's table: ratio = project / reference."""
+    return dict(measure=measure_name, project=round(project, 4), reference=round(reference, 4),
+                ratio=round(project / reference, 2) if reference else None, unit=unit)

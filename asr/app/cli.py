@@ -1,4 +1,4 @@
-"""The `asr` command: transcribe audio files and evaluate a trained model on a manifest."""
+"""The `asr` command: transcribe audio files, evaluate a trained model on a manifest, export it to ONNX/LiteRT."""
 
 import argparse
 import os
@@ -25,7 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def add_model_options(sub):
-        sub.add_argument("--model", default=DEFAULT_MODEL, help=f"model bundle directory (default: {DEFAULT_MODEL})")
+        sub.add_argument("--model", default=DEFAULT_MODEL,
+                         help=f"model bundle directory (default: {DEFAULT_MODEL}), or an `asr export` directory or "
+                              "its model.onnx: runs on onnxruntime without loading TensorFlow")
         sub.add_argument("--decode", choices=("greedy", "beam", "lm"), default="greedy",
                          help="CTC decoding: greedy, beam, or lm (lexicon beam search with a word n-gram LM)")
         sub.add_argument("--beam-width", type=whole_number(1), default=16, help="beams for --decode beam (default: 16)")
@@ -63,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output", default=None,
                           help="per-utterance predictions CSV (default: <manifest>.predictions.csv)")
     add_model_options(evaluate)
+
+    export = commands.add_parser("export", help="write the model as ONNX and TFLite (LiteRT) with its settings",
+                                 description="Write model.onnx, model.tflite, vocab.json, features.json, cmvn.json, "
+                                             "model.json and export.json into DIR: all that inference needs.")
+    export.add_argument("output", metavar="DIR", help="new (or earlier export) directory")
+    export.add_argument("--model", default=DEFAULT_MODEL, help=f"model bundle directory (default: {DEFAULT_MODEL})")
+    export.add_argument("--tflite-batch", type=whole_number(1), default=1,
+                        help="the .tflite's fixed batch size (frames stay free; ONNX takes any batch) (default: 1)")
+    export.add_argument("--debug", action="store_true", help="show the traceback behind an error")
     return parser
 
 
@@ -99,6 +110,10 @@ def run_command(args) -> int:
         from asr.app.commands import run_transcribe
 
         return run_transcribe(args)
+    if args.command == "export":
+        from asr.app.commands import run_export
+
+        return run_export(args)
     from asr.app.commands import run_evaluate
 
     return run_evaluate(args)

@@ -1,4 +1,4 @@
-"""What `asr transcribe` and `asr evaluate` do, given parsed arguments."""
+"""What `asr transcribe`, `asr evaluate` and `asr export` do, given parsed arguments."""
 
 import json
 import sys
@@ -9,9 +9,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from asr.atomic import write_csv
-from asr.bundle import load_bundle
 from asr.csvio import readable, read_rows, spreadsheet_safe
 from asr.errors import AudioError, TextError, UserError
+from asr.export.onnx_runtime import is_exported_model, load_exported
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
 from asr.text.normalise import apply_vocabulary, normalise_text
 from asr.app.lm_options import lm_decoder
@@ -20,9 +20,20 @@ from asr.app.transcribe import Transcriber, collect_audio_files
 
 def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:
     # --beam-width, --chunk-seconds, --batch-size and the LM numbers were checked by argparse (numeric_args)
-    bundle = load_bundle(args.model)
+    bundle = load_model(args.model)
     return Transcriber(bundle, args.decode, args.beam_width, args.chunk_seconds, raw_rate,
                        batch_size=args.batch_size, timings=timings, lm_decoder=lm_decoder(args, bundle.vocab))
+
+
+def load_model(path):
+    """An `asr export` directory or .onnx file (onnxruntime, no TensorFlow), else a Keras bundle directory."""
+    if Path(path).suffix.lower() == ".tflite":
+        raise UserError(f"{path}: transcribe runs the .onnx beside it (or the bundle); .tflite is for LiteRT devices")
+    if is_exported_model(path):
+        return load_exported(path)
+    from asr.bundle import load_bundle  # imports TensorFlow
+
+    return load_bundle(path)
 
 
 def _each(files, transcriber, debug=False):
@@ -108,3 +119,12 @@ def run_evaluate(args) -> int:
     print(f"CER {cer:.4f}  WER {wer:.4f}  utterances {len(rows)}  failed {failed}  RTF {rtf:.4f}")
     print(f"predictions: {output}")
     return 1 if failed else 0
+
+
+def run_export(args) -> int:
+    from asr.export.writer import export_bundle
+
+    summary = export_bundle(args.model, args.output, args.tflite_batch)
+    print(f"{args.output}: {summary['onnx']} (batch and frames free), {summary['tflite']} (batch "
+          f"{args.tflite_batch}, frames free), {', '.join(summary['versions'])} versions in export.json")
+    return 0

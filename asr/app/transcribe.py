@@ -7,16 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import tensorflow as tf
 
 from asr.decoding.alignment import ctc_align, word_timings
 from asr.audio.io import SILENCE_PEAK, AudioTooLong, load_audio
-from asr.bundle import Bundle
 from asr.audio.chunking import split_at_pauses, stream_chunks
-from asr.decoding.ctc import decode
+from asr.decoding.ctc_numpy import decode_numpy
 from asr.errors import AudioError, UserError
+from asr.export.onnx_runtime import ExportedModel
 from asr.features.mfcc import compute_features
-from asr.model.network import stacked_length
+from asr.model.frames import stacked_steps
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".raw", ".pcm"}
 
@@ -63,9 +62,13 @@ def collect_audio_files(paths) -> list[Path]:
 
 
 class Transcriber:
-    """Holds a loaded bundle and a compiled forward pass; pieces of many files share each forward call."""
+    """Holds a loaded model and its forward pass; pieces of many files share each forward call.
 
-    def __init__(self, bundle: Bundle, strategy: str = "greedy", beam_width: int = 1, chunk_seconds: float = 30.0,
+    `bundle` is an asr.bundle.Bundle (Keras, a compiled tf.function) or an ExportedModel (onnxruntime and
+    NumPy decoding, TensorFlow never imported); both decode to the same text.
+    """
+
+    def __init__(self, bundle, strategy: str = "greedy", beam_width: int = 1, chunk_seconds: float = 30.0,
                  raw_rate: int | None = None, batch_size: int = 16, timings: bool = True, lm_decoder=None):
         if strategy == "lm" and lm_decoder is None:
             raise UserError("--decode lm needs a language model")
@@ -73,9 +76,14 @@ class Transcriber:
         self.chunk_seconds, self.raw_rate = chunk_seconds, raw_rate
         self.batch_size, self.timings = max(1, batch_size), timings
         self.rate = bundle.features.sample_rate
-        self.step_seconds = bundle.features.win_step * bundle.model_settings.subsample
-        signature = [tf.TensorSpec((None, None, bundle.features.dim), tf.float32)]
-        self._forward = tf.function(lambda x: bundle.model(x, training=False), input_signature=signature)
+        if isinstance(bundle, ExportedModel):
+            self.subsample, self._forward, self._decode = bundle.subsample, bundle.forward, decode_numpy
+        else:
+            from asr.decoding.ctc import decode  # keras: TensorFlow's CTC kernels
+            from asr.model.inference import make_forward
+
+            self.subsample, self._forward, self._decode = bundle.model_settings.subsample, make_forward(bundle.model), decode
+        self.step_seconds = bundle.features.win_step * self.subsample
 
     def is_raw(self, path: Path) -> bool:
         return self.raw_rate is not None or path.suffix.lower() in (".raw", ".pcm")
@@ -161,13 +169,13 @@ class Transcriber:
         padded = np.zeros((len(batch), frames.max(), self.bundle.features.dim), np.float32)  # (batch, frames, dim)
         for k, piece in enumerate(batch):
             padded[k, : frames[k]] = piece.features  # zero frames are masked in the network
-        log_probs = self._forward(padded).numpy()  # (batch, steps, classes)
-        steps = stacked_length(frames, self.bundle.model_settings.subsample)
+        log_probs = np.asarray(self._forward(padded))  # (batch, steps, classes)
+        steps = stacked_steps(frames, self.subsample)
         if self.lm_decoder is not None:  # (steps, classes) per piece through the lexicon beam search
             texts = [self.lm_decoder.decode(log_probs[k, : steps[k]]) for k in range(len(batch))]
             labels = [self.bundle.vocab.encode(text) for text in texts] if self.timings else None
         else:
-            labels = decode(log_probs, steps, self.strategy, self.beam_width)
+            labels = self._decode(log_probs, steps, self.strategy, self.beam_width)
             texts = [self.bundle.vocab.decode(label) for label in labels]
         for k, piece in enumerate(batch):
             text = texts[k]

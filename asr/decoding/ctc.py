@@ -5,26 +5,12 @@ applies a (log-)softmax itself. log_softmax of log-probabilities is the identity
 log-probabilities can be passed as they are (tests/test_ctc.py checks this).
 """
 
-from collections.abc import Sequence
-
 import numpy as np
 from keras import ops
 
+from asr.decoding.ctc_numpy import STRATEGIES, collapse_ctc_path  # noqa: F401 (collapse_ctc_path lived here)
 from asr.errors import UserError
 from asr.text.vocab import BLANK_INDEX
-
-STRATEGIES = ("greedy", "beam")
-
-
-def collapse_ctc_path(path: Sequence[int], blank: int = BLANK_INDEX) -> list[int]:
-    """Apply the CTC collapse rule: merge repeated symbols, then drop blanks ([1,1,0,1,2] -> [1,1,2])."""
-    collapsed = []
-    previous = None
-    for symbol in path:
-        if symbol != previous and symbol != blank:
-            collapsed.append(int(symbol))
-        previous = symbol
-    return collapsed
 
 
 def _ctc_decode(log_probs, lengths, strategy: str, beam_width: int) -> list[list[int]]:

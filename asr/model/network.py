@@ -11,6 +11,7 @@ import numpy as np
 from keras import ops
 
 from asr.errors import UserError
+from asr.model.frames import stacked_steps
 
 CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 
@@ -52,10 +53,8 @@ class ModelSettings:
 
 def stacked_length(frames, stride: int):
     """Time steps after stacking `frames` frames `stride` at a time: ceil(frames / stride)."""
-    if isinstance(frames, (int, np.integer)):
-        return -(-int(frames) // stride)
-    if isinstance(frames, np.ndarray):
-        return -(-frames // stride)
+    if isinstance(frames, (int, np.integer, np.ndarray)):
+        return stacked_steps(frames, stride)
     return ops.floor_divide(ops.add(frames, stride - 1), stride)
 
 
@@ -87,7 +86,8 @@ class FrameStacking(keras.layers.Layer):
         # (batch, frames) -> (batch, frames + stride - 1, 1): static right padding, so this also
         # traces symbolically; a valid max-pool of width and stride `stride` then leaves
         # ceil(frames / stride) windows starting at 0, stride, 2 * stride, ...
-        valid = ops.pad(ops.cast(mask, "float32")[..., None], ((0, 0), (0, self.stride - 1), (0, 0)))
+        # expand_dims, not [..., None]: a strided slice with a new axis is no LiteRT builtin op
+        valid = ops.pad(ops.expand_dims(ops.cast(mask, "float32"), -1), ((0, 0), (0, self.stride - 1), (0, 0)))
         pooled = ops.max_pool(valid, pool_size=self.stride, strides=self.stride, padding="valid")
         return ops.greater(pooled[..., 0], 0.0)  # (batch, steps)
 
