@@ -1,7 +1,9 @@
 """Output formats of `asr transcribe --format` on hand-worked word timings: cues cut at pauses, exact documents."""
 
+import io
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,9 @@ import webvtt
 
 from asr.app.formats import FORMATS
 from asr.app.formats.segments import Segment, cut_at_pauses
-from asr.app.inputs import Input
+from asr.app.inputs import Input, copy_of_stdin
 from asr.app.outputs import check_output_directory, output_paths, write_output
-from asr.errors import UserError
+from asr.errors import AudioError, UserError
 
 # "the cat" with 0.12 s between the words, then 0.62 s of pause before "sat": two cues.
 WORDS = [dict(word="the", start=0.12, end=0.30), dict(word="cat", start=0.42, end=0.78),
@@ -104,3 +106,18 @@ def test_written_files_have_the_mode_of_any_new_file(tmp_path):
     assert (tmp_path / "sub" / "a.srt").read_text() == "text\n"
     assert stat.S_IMODE((tmp_path / "sub" / "a.srt").stat().st_mode) == 0o666 & ~umask
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["a.srt"]  # no temporary file left
+
+
+def test_standard_input_from_a_terminal_or_closed_is_refused_not_waited_for(monkeypatch):
+    leader, follower = os.openpty()  # a real terminal: reading it would wait for someone to type
+    terminal = io.TextIOWrapper(open(follower, "rb"))
+    monkeypatch.setattr(sys, "stdin", terminal)
+    with pytest.raises(AudioError, match="standard input is a terminal, not audio"):
+        with copy_of_stdin():
+            pass
+    terminal.close()
+    os.close(leader)
+    monkeypatch.setattr(sys, "stdin", None)  # started with standard input closed
+    with pytest.raises(AudioError, match="no standard input"):
+        with copy_of_stdin():
+            pass

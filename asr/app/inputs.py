@@ -21,13 +21,15 @@ class Input:
 
 
 @contextmanager
-def copy_of_stdin(stream=None):
+def copy_of_stdin():
     """Standard input copied block by block into a temporary file, whose path is yielded (deleted afterwards).
 
     Raises AudioError when there is nothing to read: a terminal (reading it would wait for typing), or 0 bytes.
     """
-    stream = stream or sys.stdin
-    if stream is None or stream.isatty():
+    stream = sys.stdin
+    if stream is None:
+        raise AudioError("no standard input (it is closed)")
+    if stream.isatty():
         raise AudioError("standard input is a terminal, not audio (pipe a file in: asr transcribe - < talk.wav)")
     with tempfile.TemporaryDirectory(prefix="asr-stdin-") as folder:
         path = Path(folder) / "stdin"
