@@ -137,7 +137,8 @@ def good(tmp_path_factory):
 
 
 def one_error_line(stderr: bytes) -> str:
-    lines = [line for line in stderr.decode().splitlines() if line.startswith("asr: ")]
+    # the progress bar (two or more inputs) shares stderr: tqdm clears it with a carriage return and spaces
+    lines = [line.strip() for line in stderr.decode().splitlines() if line.strip().startswith("asr: ")]
     assert len(lines) == 1 and "Traceback" not in stderr.decode(), stderr.decode()
     return lines[0]
 
