@@ -92,7 +92,7 @@ def _emit(result, name: str, target: Path | None, output) -> bool:
         try:
             write_output(target, output.render(result.__dict__))
         except OSError as exc:
-            print(f"asr: {name}: cannot write {target} ({exc.strerror or exc})", file=sys.stderr)
+            tqdm.write(f"asr: {name}: cannot write {target} ({exc.strerror or exc})", file=sys.stderr)  # under the bar
             return False
     return True
 
