@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 
+from asr.app.formats import FORMATS
 from asr.app.numeric_args import finite_number, whole_number
 from asr.audio.limits import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
@@ -51,10 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     transcribe = commands.add_parser("transcribe", help="print the text of audio files",
                                      description="Transcribe files or directories (searched recursively).")
-    transcribe.add_argument("paths", nargs="+", metavar="PATH", help="audio files or directories")
+    transcribe.add_argument("paths", nargs="+", metavar="PATH",
+                            help="audio files or directories; - reads standard input")
     transcribe.add_argument("--json", action="store_true",
                             help="JSON lines: text, duration, seconds taken, character and word times "
-                                 "(from a forced alignment, only computed for this output)")
+                                 "(from a forced alignment, only computed for this output); same as --format json")
+    transcribe.add_argument("--format", choices=tuple(FORMATS),
+                            help="txt: the text; tsv: start, end and text of segments cut at pauses; json: as --json; "
+                                 "srt, vtt: subtitles, a cue per segment (default: path<TAB>text lines)")
+    transcribe.add_argument("-o", "--output-dir", metavar="DIR",
+                            help="write one file per input into DIR, named after it with the format's extension "
+                                 "(default format there: txt)")
     transcribe.add_argument("--raw-rate", type=whole_number(MIN_SAMPLE_RATE, MAX_SAMPLE_RATE), help="read files as headerless 16-bit mono PCM at this rate")
     add_model_options(transcribe)
 

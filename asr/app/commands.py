@@ -1,8 +1,8 @@
 """What `asr transcribe`, `asr evaluate` and `asr export` do, given parsed arguments."""
 
-import json
 import sys
 import traceback
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +15,10 @@ from asr.export.onnx_runtime import is_exported_model, load_exported
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
 from asr.text.normalise import apply_vocabulary, normalise_text
 from asr.app.lm_options import lm_decoder
-from asr.app.transcribe import Transcriber, collect_audio_files
+from asr.app.formats import FORMATS
+from asr.app.inputs import gather_inputs
+from asr.app.outputs import check_output_directory, output_paths, write_output
+from asr.app.transcribe import Transcriber
 
 
 def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:
@@ -36,32 +39,73 @@ def load_model(path):
     return load_bundle(path)
 
 
-def _each(files, transcriber, debug=False):
-    """Yield (path, Transcript or None) in order; bad files get one stderr line (--debug: and a traceback)."""
+def _each(files, transcriber, debug=False, names=None):
+    """Yield (path, Transcript or None) in order; bad files get one stderr line (--debug: and a traceback).
+
+    `names` maps a path to what messages call it (standard input's temporary copy is "-").
+    """
+    names = names or {}
     with tqdm(total=len(files), desc="transcribe", unit="file", disable=len(files) < 2, file=sys.stderr) as bar:
         for path, result in transcriber.transcribe_many(files):
             bar.update()
             if isinstance(result, AudioError):
                 if debug:
                     traceback.print_exception(result, file=sys.stderr)
-                tqdm.write(f"asr: {readable(str(path))}: {result}", file=sys.stderr)
+                name = names.get(path, readable(str(path)))
+                tqdm.write(f"asr: {name}: {str(result).replace(str(path), name)}", file=sys.stderr)
                 result = None
             yield path, result
 
 
+def chosen_format(args) -> str | None:
+    """The --format name (--json is --format json; -o DIR writes txt unless told); None: path<TAB>text lines."""
+    if args.json and args.format not in (None, "json"):
+        raise UserError(f"--json is --format json: give one of --json and --format {args.format}")
+    chosen = "json" if args.json else args.format
+    return chosen or ("txt" if args.output_dir else None)
+
+
 def run_transcribe(args) -> int:
-    files = collect_audio_files(args.paths)
-    if not files:
-        raise UserError(f"no audio files found in {', '.join(args.paths)}")
-    failed = 0
-    for _path, result in _each(files, _transcriber(args, args.raw_rate, timings=args.json), args.debug):
-        if result is None:
-            failed += 1
-        elif args.json:
-            print(json.dumps(result.__dict__), flush=True)
-        else:
-            print(f"{readable(result.path)}\t{result.text}", flush=True)  # one line, two fields, whatever the name
+    chosen = chosen_format(args)
+    output = FORMATS[chosen] if chosen else None
+    output_dir = Path(args.output_dir) if args.output_dir else None
+    if output_dir:
+        check_output_directory(output_dir)  # before standard input is read or the model loaded
+    with ExitStack() as stack:  # holds standard input's temporary copy until every input is done
+        inputs, unreadable = gather_inputs(args.paths, stack)
+        for name, reason in unreadable:
+            print(f"asr: {name}: {reason}", file=sys.stderr)
+        if not inputs and unreadable:
+            return 1
+        if not inputs:
+            raise UserError(f"no audio files found in {', '.join(args.paths)}")
+        if chosen not in (None, "json") and not output_dir and len(inputs) > 1:
+            raise UserError(f"--format {chosen} makes one document per input: give -o DIR for {len(inputs)} inputs")
+        targets = output_paths(inputs, output_dir, output.extension) if output_dir else [None] * len(inputs)
+        destinations = {item.path: (item.name, target) for item, target in zip(inputs, targets)}
+        names = {path: name for path, (name, _) in destinations.items()}
+        transcriber = _transcriber(args, args.raw_rate, timings=output is not None and output.needs_timings)
+        failed = len(unreadable)
+        for path, result in _each([item.path for item in inputs], transcriber, args.debug, names):
+            if result is None or not _emit(result, *destinations[path], output):
+                failed += 1
     return 1 if failed else 0
+
+
+def _emit(result, name: str, target: Path | None, output) -> bool:
+    """Print the transcript, or write it to `target`; False (with one stderr line) if it cannot be written."""
+    result.path = name
+    if output is None:
+        print(f"{readable(name)}\t{result.text}", flush=True)  # one line, two fields, whatever the name
+    elif target is None:
+        print(output.render(result.__dict__), end="", flush=True)
+    else:
+        try:
+            write_output(target, output.render(result.__dict__))
+        except OSError as exc:
+            tqdm.write(f"asr: {name}: cannot write {target} ({exc.strerror or exc})", file=sys.stderr)  # under the bar
+            return False
+    return True
 
 
 def read_eval_manifest(manifest: Path, characters: str) -> tuple[pd.DataFrame, list[str]]:
