@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--lm-text", metavar="FILE",
                          help="for --decode lm: build a small LM and lexicon from this text (one sentence a line): "
                               "the output uses only its words (names, commands)")
-        sub.add_argument("--lm-weight", type=finite_number(0), default=1.0, help="LM weight (default: 1.0, tuned on dev)")
+        sub.add_argument("--lm-weight", type=finite_number(0), default=2.0, help="LM weight (default: 2.0, tuned on dev)")
         sub.add_argument("--word-score", type=finite_number(), default=0.0, help="score added per word (default: 0.0)")
         sub.add_argument("--lm-beam", type=whole_number(1), default=100, help="hypotheses kept per step (default: 100)")
         sub.add_argument("--chunk-seconds", type=finite_number(1), default=30.0,

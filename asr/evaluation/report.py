@@ -25,7 +25,7 @@ class DecodeSettings:
     beam_width: int = 1
     num_posteriorgrams: int = 3
     lm_beam: int = 100
-    lm_weight: float = 1.0
+    lm_weight: float = 2.0
     word_score: float = 0.0
     lm_beam_threshold: float = 25.0
     lm_lexicon_free: bool = False
