@@ -38,8 +38,7 @@ def festival_binary() -> str:
 
 def voices() -> list[str]:
     """Usable Festival voices that are installed (never a reserved one)."""
-    festival_binary()
-    listing = subprocess.run(["festival", "--pipe"], input="(print (voice.list))", capture_output=True, text=True,
+    listing = subprocess.run([festival_binary(), "--pipe"], input="(print (voice.list))", capture_output=True, text=True,
                              timeout=TIMEOUT_SECONDS)
     listed = set(listing.stdout.replace("(", " ").replace(")", " ").split())
     return [v for v in USABLE_VOICES if v in listed and not is_reserved(v)]
@@ -58,7 +57,7 @@ class FestivalEngine:
     name = "festival"
 
     def __init__(self, duration_stretch=(0.95, 1.3), pitch_mean=(85, 140), pitch_std=(10, 25)):
-        self.binary = festival_binary()  # Festival's Debian package is installed
+        self.binary = festival_binary()  # the path every process of this engine runs
         self._festival = None  # started on the first utterance, so a worker that never speaks Festival pays nothing
         self.duration_stretch = _range("duration_stretch", duration_stretch)
         self.pitch_mean = _range("pitch_mean", pitch_mean)
@@ -96,7 +95,7 @@ class FestivalEngine:
 
     def _process(self) -> "_FestivalProcess":
         if self._festival is None:
-            self._festival = _FestivalProcess()
+            self._festival = _FestivalProcess(self.binary)
         return self._festival
 
     def _command(self, scheme: str, what: str, text: str) -> None:
@@ -116,12 +115,12 @@ class FestivalEngine:
 class _FestivalProcess:
     """One `festival --pipe` with line-buffered output (stdbuf), a scratch directory and a stderr log."""
 
-    def __init__(self):
+    def __init__(self, binary: str):
         self._scratch = tempfile.TemporaryDirectory(prefix="festival-")
         self.directory = Path(self._scratch.name)
         self._stderr = open(self.directory / "stderr.txt", "w+")
         # Festival writes through C stdio: without stdbuf its replies would sit in a pipe buffer.
-        self._proc = subprocess.Popen(["stdbuf", "-oL", "festival", "--pipe"], stdin=subprocess.PIPE,
+        self._proc = subprocess.Popen(["stdbuf", "-oL", binary, "--pipe"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._stderr, text=True, bufsize=1)
 
     def run(self, scheme: str) -> None:
