@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "the output uses only its words (names, commands)")
         sub.add_argument("--lm-weight", type=finite_number(0), default=2.0, help="LM weight (default: 2.0, tuned on dev)")
         sub.add_argument("--word-score", type=finite_number(), default=0.0, help="score added per word (default: 0.0)")
-        sub.add_argument("--lm-beam", type=whole_number(1), default=100, help="hypotheses kept per step (default: 100)")
+        sub.add_argument("--lm-beam", type=whole_number(1), default=400, help="hypotheses kept per step (default: 400)")
         sub.add_argument("--chunk-seconds", type=finite_number(1), default=30.0,
                          help="longer recordings are split at pauses into pieces of at most this length")
         sub.add_argument("--batch-size", type=whole_number(1), default=16,

@@ -45,10 +45,10 @@ IMPOSSIBLE = -1e9  # log-prob of the classes other than ' ' in the appended fina
 
 @dataclass(frozen=True)
 class LexiconBeamSettings:
-    beam: int = 100  # hypotheses kept per step
+    beam: int = 400  # hypotheses kept per step
     lm_weight: float = 2.0
     word_score: float = 0.0  # added per word (lexicon mode); > 0 favours more, shorter words
-    beam_threshold: float = 25.0
+    beam_threshold: float = 10.0
     sil_score: float = 0.0  # added per ' ' step
     unk_score: float = -math.inf  # -inf: words outside the lexicon are never output
 

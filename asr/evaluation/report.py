@@ -24,10 +24,10 @@ class DecodeSettings:
     strategy: str = "greedy"
     beam_width: int = 1
     num_posteriorgrams: int = 3
-    lm_beam: int = 100
+    lm_beam: int = 400
     lm_weight: float = 2.0
     word_score: float = 0.0
-    lm_beam_threshold: float = 25.0
+    lm_beam_threshold: float = 10.0
     lm_lexicon_free: bool = False
 
     def lm_settings(self) -> LexiconBeamSettings:
