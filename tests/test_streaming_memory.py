@@ -74,9 +74,12 @@ def test_evaluation_streams_lm_decoding_and_keeps_log_probs_only_for_posteriorgr
 
     corpus = tmp_path / "corpus"
     rows = []
-    for k, split in enumerate(["train"] * 3 + ["dev"] + ["test"] * 6):
+    # the LM leaves out every dev and test sentence: train's must differ
+    texts = ["hello there", "good day", "hello good day", "good there", "there", "day good", "hello hello", "good",
+             "day", "there hello"]
+    for k, (split, text) in enumerate(zip(["train"] * 3 + ["dev"] + ["test"] * 6, texts)):
         write_audio(corpus / f"a{k}.wav", tone(16000, 16000, 200 + 50 * k), 16000)
-        rows.append(dict(path=f"a{k}.wav", text="hello there" if k % 2 else "good day", id=f"u{k}", split=split))
+        rows.append(dict(path=f"a{k}.wav", text=text, id=f"u{k}", split=split))
     pd.DataFrame(rows).to_csv(corpus / "set.csv", index=False)
     cfg = compose(["data=manifest", f"data.root={corpus / 'set.csv'}", "features.workers=1", "lm.wordnet=false",
                    "lm.char_order=3"], tmp_path)
