@@ -32,7 +32,7 @@ def parse_args(argv):
                         help="also time a whole `dvc repro` of the default pipeline in a fresh clone (about 15 min)")
     parser.add_argument("--memory", action="store_true",
                         help="also measure peak RSS of features and train on the default-sized corpus and one ten "
-                             "times larger, each synthesised for it (bench/memory.py; about 30 min on 2 cores)")
+                             "times larger, each synthesised for it (bench/memory.py; about 25 min on 2 cores)")
     parser.add_argument("--output", default="bench/results.json")
     return parser.parse_args(argv)
 

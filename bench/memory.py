@@ -7,7 +7,7 @@ under a fresh wrapper process, so no earlier process's peak carries over, and re
   largest_process: getrusage(RUSAGE_CHILDREN).ru_maxrss of the wrapper: the largest single process, exact.
 Memory that stays flat in the corpus size shows as a 10x / 1x ratio near 1 (the issue asks for within 25 %).
 
-    python -m bench.memory            # this row alone (about 10 min on 2 cores)
+    python -m bench.memory            # these rows alone (23 min on 2 busy cores, 13 of them synthesis)
     python -m bench --memory          # with the other rows
 """
 
