@@ -4,9 +4,11 @@ multiprocessing.Pool replaces a worker that died (SIGKILL from the out-of-memory
 code) and waits forever for the task it held; a ProcessPoolExecutor marks itself broken and raises instead.
 """
 
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from itertools import islice
 
 from asr.errors import UserError
 
@@ -29,3 +31,24 @@ def worker_pool(workers: int, context, initializer=None, initargs=(), what: str 
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def bounded_map(pool: Executor, fn, items, chunksize: int = 16, window: int = 8):
+    """Yield fn(item) for each of `items` in input order, with at most `window` chunks of `chunksize` items
+    submitted and not yet consumed.
+
+    Executor.map submits every item at once and keeps each finished result until it is read: if the consumer
+    falls behind (writing a shard, a slow disk), results pile up in memory in proportion to the corpus. Here the
+    results held are bounded by window * chunksize, whatever the number of items.
+    """
+    items, pending = iter(items), deque()
+    while chunk := list(islice(items, chunksize)):
+        if len(pending) == window:
+            yield from pending.popleft().result()
+        pending.append(pool.submit(_call_on_chunk, fn, chunk))
+    while pending:
+        yield from pending.popleft().result()
+
+
+def _call_on_chunk(fn, chunk: list) -> list:
+    return [fn(item) for item in chunk]

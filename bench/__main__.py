@@ -30,6 +30,9 @@ def parse_args(argv):
     parser.add_argument("--sentences", type=int, default=30, help="sentences each synthesis engine speaks per repeat")
     parser.add_argument("--repro", action="store_true",
                         help="also time a whole `dvc repro` of the default pipeline in a fresh clone (about 15 min)")
+    parser.add_argument("--memory", action="store_true",
+                        help="also measure peak RSS of features and train on the default-sized corpus and one ten "
+                             "times larger, each synthesised for it (bench/memory.py; about 25 min on 2 cores)")
     parser.add_argument("--output", default="bench/results.json")
     return parser.parse_args(argv)
 
@@ -53,6 +56,10 @@ def rows(results: dict):
         from bench.onnx import rows as onnx_rows
 
         yield from onnx_rows(results["onnx"])
+    if "memory" in results:
+        from bench.memory import rows as memory_rows
+
+        yield from memory_rows(results["memory"])
     if "repro" in results:
         yield "whole default `dvc repro` (fresh clone) vs 15 min", results["repro"]["seconds"], 900.0, "seconds"
 
@@ -93,6 +100,11 @@ def main(argv=None) -> None:
     if args.repro:
         print("whole dvc repro in a fresh clone...", flush=True)
         results["repro"] = bench_repro()
+    if args.memory:
+        from bench.memory import bench_memory
+
+        print("peak memory at 1x and 10x the corpus...", flush=True)
+        results["memory"] = bench_memory(params.data.num_utterances)
     print("pipeline overhead...", flush=True)
     results["overhead"] = bench_overhead(args.repeats)
     results["minutes"] = round((time.time() - started) / 60, 1)

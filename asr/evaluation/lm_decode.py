@@ -3,8 +3,6 @@
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from asr.decoding.lexicon_beam import LexiconBeamDecoder, LexiconBeamSettings
 from asr.errors import UserError
 from asr.text.vocab import Vocabulary
@@ -23,11 +21,10 @@ def load_lm_decoder(lm_dir, vocab: Vocabulary, settings: LexiconBeamSettings, le
     return LexiconBeamDecoder(vocab, lm_dir / WORD_LM, lm_dir / LEXICON, settings)
 
 
-def add_lm_hypotheses(predictions: pd.DataFrame, decoder: LexiconBeamDecoder) -> pd.DataFrame:
-    """Columns hypothesis_lm and seconds_lm (the forward share plus the LM search) from each row's log_probs."""
-    hypotheses, seconds = [], []
-    for row in predictions.itertuples():
+def with_lm_hypotheses(rows, decoder: LexiconBeamDecoder):
+    """Add hypothesis_lm and seconds_lm (the forward share plus the LM search) to each prediction row from its
+    log_probs, one row at a time as the rows stream past (no split's log-probabilities are ever held together)."""
+    for row in rows:
         start = time.perf_counter()
-        hypotheses.append(decoder.decode(row.log_probs))
-        seconds.append(row.seconds + time.perf_counter() - start)
-    return predictions.assign(hypothesis_lm=hypotheses, seconds_lm=seconds)
+        hypothesis = decoder.decode(row["log_probs"])
+        yield dict(row, hypothesis_lm=hypothesis, seconds_lm=row["seconds"] + time.perf_counter() - start)

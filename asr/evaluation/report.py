@@ -12,7 +12,7 @@ from asr.csvio import read_text_table, spreadsheet_safe
 from asr.decoding.ctc import STRATEGIES
 from asr.decoding.lexicon_beam import LexiconBeamSettings
 from asr.errors import UserError
-from asr.evaluation.lm_decode import add_lm_hypotheses, load_lm_decoder
+from asr.evaluation.lm_decode import load_lm_decoder
 from asr.evaluation.plots import save_posteriorgram
 from asr.evaluation.split import decode_split
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
@@ -111,10 +111,8 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
     forward = make_forward(bundle.model)  # one compiled graph for both splits
 
     def decode(split, posteriorgram_ids=frozenset()):
-        predictions = decode_split(bundle, forward, features_dir, labels_dir, split, settings.strategy,
-                                   settings.beam_width, posteriorgram_ids,
-                                   keep_all_log_probs=lm_decoder is not None)  # the LM search needs them all
-        return add_lm_hypotheses(predictions, lm_decoder) if lm_decoder is not None else predictions
+        return decode_split(bundle, forward, features_dir, labels_dir, split, settings.strategy, settings.beam_width,
+                            posteriorgram_ids, lm_decoder=lm_decoder)
 
     test, dev = decode("test", shown), decode("dev")
     if test.empty:

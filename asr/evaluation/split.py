@@ -6,6 +6,7 @@ import pandas as pd
 
 from asr.bundle import Bundle
 from asr.errors import UserError
+from asr.evaluation.lm_decode import with_lm_hypotheses
 from asr.metrics import utterance_cer
 from asr.model.data import make_dataset, read_labels
 from asr.model.inference import predict_dataset
@@ -23,24 +24,29 @@ def missing_features_error(predictions: pd.DataFrame, labels: pd.DataFrame, feat
 
 
 def decode_split(bundle: Bundle, forward, features_dir, labels_dir, split: str, strategy: str, beam_width: int,
-                 posteriorgram_ids=frozenset(), batch_size: int = 32, keep_all_log_probs: bool = False) -> pd.DataFrame:
+                 posteriorgram_ids=frozenset(), batch_size: int = 32, lm_decoder=None) -> pd.DataFrame:
     """Per-utterance predictions for EVERY labelled utterance of `split`: the labels' descriptive columns +
-    hypothesis, loss, seconds, cer, problem.
+    hypothesis, loss, seconds, cer, problem (+ hypothesis_lm, seconds_lm with `lm_decoder`).
 
     An utterance too short for its label once frames are stacked is decoded and scored like any other
     (leaving it out would flatter CER); its loss is +inf and `problem` says why ("" for the others).
-    log_probs are kept for `posteriorgram_ids`, or for every utterance with `keep_all_log_probs` (LM search).
+    Utterances stream through the network and the LM search one batch at a time; log_probs (steps, classes)
+    are kept only for `posteriorgram_ids`, so memory grows with the split by a few numbers per utterance.
     """
     labels = read_labels(Path(labels_dir) / f"{split}.csv")
     problems = dict(filter_alignable(labels, bundle.model_settings.subsample)[1])
-    keep = set(labels["id"]) if keep_all_log_probs else set(posteriorgram_ids)
+    shown = set(posteriorgram_ids)
     dataset = make_dataset(features_dir, split, labels, bundle.normaliser, batch_size, False, 0, bundle.features.dim)
-    rows = list(predict_dataset(forward, dataset, bundle.vocab, bundle.model_settings.subsample,
-                                strategy, beam_width, keep))
-    columns = [c for c in DESCRIPTIVE_COLUMNS if c in labels.columns]
-    predictions = labels[columns].rename(columns={"text": "reference"})
-    predictions = predictions.merge(pd.DataFrame(rows, columns=["id", "hypothesis", "loss", "seconds", "log_probs"]),
-                                    on="id")
+    rows = predict_dataset(forward, dataset, bundle.vocab, bundle.model_settings.subsample, strategy, beam_width,
+                           set(labels["id"]) if lm_decoder is not None else shown)  # the LM search reads them all
+    columns = ["id", "hypothesis", "loss", "seconds", "log_probs"]
+    if lm_decoder is not None:
+        rows = with_lm_hypotheses(rows, lm_decoder)
+        columns += ["hypothesis_lm", "seconds_lm"]
+    rows = [dict(row, log_probs=row["log_probs"] if row["id"] in shown else None) for row in rows]
+    described = [c for c in DESCRIPTIVE_COLUMNS if c in labels.columns]
+    predictions = labels[described].rename(columns={"text": "reference"})
+    predictions = predictions.merge(pd.DataFrame(rows, columns=columns), on="id")
     if len(predictions) < len(labels):
         raise missing_features_error(predictions, labels, features_dir, split)
     predictions["cer"] = [utterance_cer(r, h) for r, h in zip(predictions.reference, predictions.hypothesis)]

@@ -3,6 +3,7 @@
 import multiprocessing
 import sys
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ from tqdm import tqdm
 from asr.audio.io import load_audio
 from asr.features.mfcc import FeatureSettings, StatsAccumulator, compute_features
 from asr.features.shards import INDEX_COLUMNS, write_shard
-from asr.workers import worker_pool
+from asr.workers import bounded_map, worker_pool
 
 
 def worker_start_method() -> str:
@@ -38,33 +39,41 @@ def _features_for_file(path: str, settings: FeatureSettings):
 
 def extract_corpus(manifests: dict[str, pd.DataFrame], prepared_dir, out_dir, settings: FeatureSettings,
                    shard_size: int, workers: int):
-    """Compute features for every split; write shards + index.csv into out_dir; return (index, train CMVN)."""
+    """Compute features for every split; write shards + index.csv into out_dir; return (index, train CMVN).
+
+    Memory stays flat in the corpus size: at most one shard's arrays plus the workers' bounded backlog are held;
+    CMVN is running float64 sums; only the per-utterance index rows (id, shard, row, frames) accumulate.
+    """
     out_dir = Path(out_dir)
     total = sum(len(m) for m in manifests.values())
     stats = StatsAccumulator(settings.dim)
     index_rows = []
     context = multiprocessing.get_context(worker_start_method())
-    with worker_pool(max(1, workers), context, _single_threaded_worker, what="feature worker",
+    workers = max(1, workers)
+    with worker_pool(workers, context, _single_threaded_worker, what="feature worker",
                      setting="features.workers") as pool, \
             tqdm(total=total, desc="features", unit="utt", mininterval=1.0) as bar:
         for split, manifest in manifests.items():
-            paths = [str(Path(prepared_dir) / p) for p in manifest["path"]]
-            results = pool.map(partial(_features_for_file, settings=settings), paths, chunksize=16)  # input order
-            ids, arrays = [], []
-            for utt_id, features in zip(manifest["id"], results):
-                ids.append(utt_id)
-                arrays.append(features)
+            paths = (str(Path(prepared_dir) / p) for p in manifest["path"])
+            # input order; a few chunks per worker keep them busy while a shard is written
+            results = bounded_map(pool, partial(_features_for_file, settings=settings), paths, window=4 * workers)
+            for ids, arrays in _shards(zip(manifest["id"], results), shard_size):
                 if split == "train":
-                    stats.add(features)
-                bar.update()
-                if len(ids) == shard_size:
-                    index_rows += _flush(out_dir, split, len(index_rows), ids, arrays)
-                    ids, arrays = [], []
-            if ids:
+                    for features in arrays:
+                        stats.add(features)
                 index_rows += _flush(out_dir, split, len(index_rows), ids, arrays)
+                bar.update(len(ids))
     index = pd.DataFrame(index_rows, columns=INDEX_COLUMNS)
     index.to_csv(out_dir / "index.csv", index=False)
     return index, stats.normaliser()
+
+
+def _shards(utterances, shard_size: int):
+    """(id, features) pairs -> (ids, arrays) groups of shard_size (the last one shorter), read lazily."""
+    utterances = iter(utterances)
+    while group := list(islice(utterances, shard_size)):
+        ids, arrays = zip(*group)
+        yield list(ids), list(arrays)
 
 
 def _flush(out_dir: Path, split: str, first_row: int, ids, arrays):
