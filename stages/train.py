@@ -16,7 +16,7 @@ def train(cfg) -> dict:
 
     from asr.bundle import Bundle, save_bundle
     from asr.features.mfcc import FeatureSettings, Normaliser
-    from asr.model.checkpoint import run_fingerprint
+    from asr.model.checkpoint import run_fingerprint, weights_digest
     from asr.model.data import make_dataset, read_alignable_splits
     from asr.model.distribute import describe_devices, make_strategy, writes_outputs
     from asr.model.network import ModelSettings, build_model
@@ -57,6 +57,8 @@ def train(cfg) -> dict:
         vocab, settings, model_settings.subsample, cfg.paths.checkpoint, live, fingerprint, resume,
         strategy=strategy, write_checkpoints=chief,
     )
+    # Workers of one multi-worker run print the same digest: their copies of the weights agree bit for bit.
+    print(f"train: final weights digest {weights_digest(model.get_weights())}")
     if strategy is not None or settings.mixed_precision:
         # The bundle holds a plain float32 model: no strategy, no float16 compute on a CPU at transcription.
         keras.mixed_precision.set_global_policy("float32")

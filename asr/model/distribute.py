@@ -74,5 +74,9 @@ def agree_mean(strategy, value: float) -> float:
     """The mean of `value` over every replica: workers that must take the same decision (time budget) agree on it."""
     if strategy is None:
         return value
-    per_replica = strategy.run(lambda: tf.constant(value, tf.float32))
-    return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None))
+
+    @tf.function  # collectives run eagerly are slow, and TensorFlow warns about it
+    def mean(value):
+        return strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: value), axis=None)
+
+    return float(mean(tf.constant(value, tf.float32)))
