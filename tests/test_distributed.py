@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from asr.errors import UserError
-from asr.model.distribute import is_chief, read_tf_config
+from asr.model.distribute import is_chief, local_tf_configs, read_tf_config
 from tests.conftest import REPO, TINY
 from tests.test_training import h5_arrays
 
@@ -20,17 +19,6 @@ from tests.test_training import h5_arrays
 # and fails. (Adam divides the scale away, and a clipped norm hides it.) No dropout: its masks are
 # drawn per replica slice, not over the whole batch as on one device.
 SETTINGS = ["model.dropout=0.0", "train.optimizer=sgd", "train.learning_rate=0.05", "train.clipnorm=1000"]
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the OS reports free now (bound to port 0, then released)."""
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def train_command(cfg, out, *extra):
@@ -62,10 +50,7 @@ def digest(output: str) -> str:
 @pytest.mark.slow
 def test_two_workers_end_identical_and_equal_to_one_device_with_the_same_global_batch(tiny_data, tmp_path):
     cfg, _ = tiny_data
-    ports = free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    envs = [dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
-            for i in range(2)]
+    envs = [dict(os.environ, TF_CONFIG=tf_config) for tf_config in local_tf_configs(2)]
     single_env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     outputs = run_together(
         [train_command(cfg, tmp_path / f"worker{i}", "train.strategy=multi_worker") for i in range(2)]

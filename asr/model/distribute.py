@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 
 import tensorflow as tf
 
@@ -80,3 +81,15 @@ def agree_mean(strategy, value: float) -> float:
         return strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: value), axis=None)
 
     return float(mean(tf.constant(value, tf.float32)))
+
+
+def local_tf_configs(workers: int) -> list[str]:
+    """TF_CONFIG for each of `workers` processes of a cluster on this machine, on ports the OS reports free."""
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))  # port 0: the OS picks a free one
+    addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": i}})
+            for i in range(workers)]
