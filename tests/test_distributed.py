@@ -1,6 +1,5 @@
 """train.strategy=multi_worker: two real worker processes on 127.0.0.1 train like one device with the same global batch."""
 
-import json
 import os
 import re
 import subprocess

@@ -6,8 +6,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+
 # Keras' own test of the arguments (cudnn_ok() adds "and a GPU is visible", always false on a CPU runner).
-from keras.src.backend.tensorflow.rnn import _do_gru_arguments_support_cudnn, _do_lstm_arguments_support_cudnn
+from keras.src.backend.tensorflow.rnn import (
+    _do_gru_arguments_support_cudnn,
+    _do_lstm_arguments_support_cudnn,
+)
 
 from asr.bundle import load_bundle
 from asr.model.network import ModelSettings, build_model
