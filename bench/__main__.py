@@ -33,6 +33,9 @@ def parse_args(argv):
     parser.add_argument("--memory", action="store_true",
                         help="also measure peak RSS of features and train on the default-sized corpus and one ten "
                              "times larger, each synthesised for it (bench/memory.py; about 25 min on 2 cores)")
+    parser.add_argument("--distributed-utterances", type=int, default=200,
+                        help="training utterances of the 1-process vs 2-workers epoch (a few minutes)")
+    parser.add_argument("--skip-distributed", action="store_true", help="leave out the multi-worker training row")
     parser.add_argument("--output", default="bench/results.json")
     return parser.parse_args(argv)
 
@@ -60,6 +63,10 @@ def rows(results: dict):
         from bench.memory import rows as memory_rows
 
         yield from memory_rows(results["memory"])
+    if "distributed" in results:
+        from bench.distributed import rows as distributed_rows
+
+        yield from distributed_rows(results["distributed"])
     if "repro" in results:
         yield "whole default `dvc repro` (fresh clone) vs 15 min", results["repro"]["seconds"], 900.0, "seconds"
 
@@ -89,6 +96,11 @@ def main(argv=None) -> None:
 
     print("training...", flush=True)
     results["training"] = bench_training(params, args.train_seconds, args.repeats)
+    if not args.skip_distributed:
+        from bench.distributed import bench_distributed
+
+        print("multi-worker training on 127.0.0.1...", flush=True)
+        results["distributed"] = bench_distributed(params, args.distributed_utterances, 1)
     print("transcription...", flush=True)
     results["transcription"] = bench_transcription(test, prepared, params.paths.model, params.paths.lm, params.decode,
                                                    args.repeats)

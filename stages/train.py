@@ -1,5 +1,7 @@
 """Stage `train`: labels + feature shards -> BiGRU/LSTM + CTC -> model bundle; dvclive curves."""
 
+import contextlib
+import tempfile
 from pathlib import Path
 
 from stages.entry import rebase_paths, stage_main, sweep_job_dir, write_job_record
@@ -14,8 +16,9 @@ def train(cfg) -> dict:
 
     from asr.bundle import Bundle, save_bundle
     from asr.features.mfcc import FeatureSettings, Normaliser
-    from asr.model.checkpoint import run_fingerprint
+    from asr.model.checkpoint import run_fingerprint, weights_digest
     from asr.model.data import make_dataset, read_alignable_splits
+    from asr.model.distribute import describe_devices, make_strategy, writes_outputs
     from asr.model.network import ModelSettings, build_model
     from asr.model.training import TrainSettings, can_resume, fit
     from asr.text.vocab import Vocabulary
@@ -23,8 +26,12 @@ def train(cfg) -> dict:
     model_settings, settings = ModelSettings(**cfg.model), TrainSettings(**cfg.train)
     model_settings.validate()
     settings.validate()
+    strategy = make_strategy(settings.strategy)  # first: a multi-worker runtime must start before any op
+    chief = writes_outputs(settings.strategy)
+    print(describe_devices(settings.strategy, strategy), flush=True)
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy("mixed_float16" if settings.mixed_precision else "float32")
 
     features_dir, labels_dir = Path(cfg.paths.features), Path(cfg.paths.labels)
     features = FeatureSettings.load(features_dir / "settings.json")
@@ -37,21 +44,37 @@ def train(cfg) -> dict:
         return make_dataset(features_dir, split, splits[split], normaliser, settings.batch_size, shuffle,
                             settings.seed, features.dim, settings.masking() if shuffle else None, epoch)
 
-    model = build_model(features.dim, vocab.size, model_settings)
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model = build_model(features.dim, vocab.size, model_settings)
     fingerprint = run_fingerprint([dict(cfg.model), dict(cfg.train)],
                                   [labels_dir / "train.csv", labels_dir / "dev.csv", features_dir / "cmvn.json"])
     resume = can_resume(cfg.paths.checkpoint, fingerprint)
-    live = Live(cfg.paths.live, resume=resume, dvcyaml=False, save_dvc_exp=False)
+    # Workers other than the chief log to a directory that vanishes (TensorFlow's documented pattern).
+    scratch = tempfile.TemporaryDirectory(prefix="asr-train-worker-")
+    live = Live(cfg.paths.live if chief else scratch.name, resume=resume, dvcyaml=False, save_dvc_exp=False)
     best_model, state = fit(
         model, lambda epoch: dataset("train", True, epoch), dataset("dev", False), dict(zip(splits["dev"].id, splits["dev"].text)),
         vocab, settings, model_settings.subsample, cfg.paths.checkpoint, live, fingerprint, resume,
+        strategy=strategy, write_checkpoints=chief,
     )
+    # Workers of one multi-worker run print the same digest: their copies of the weights agree bit for bit.
+    print(f"train: final weights digest {weights_digest(model.get_weights())}")
+    if strategy is not None or settings.mixed_precision:
+        # The bundle holds a plain float32 model: no strategy, no float16 compute on a CPU at transcription.
+        keras.mixed_precision.set_global_policy("float32")
+        plain = build_model(features.dim, vocab.size, model_settings)
+        plain.set_weights(best_model.get_weights())
+        best_model = plain
     summary = dict(best_dev_cer=state["best_cer"], best_epoch=state["best_epoch"], epochs=state["epoch"],
                    train_minutes=round(state["seconds"] / 60, 2), stopped=state["stopped"] or "epochs done",
                    parameters=int(model.count_params()), skipped_batches=len(state["skipped"]))
     for key in ("best_dev_cer", "best_epoch", "train_minutes", "parameters"):
         live.summary[key] = summary[key]
     live.end()
+    scratch.cleanup()
+    if not chief:
+        print(f"train: worker done (dev CER {state['best_cer']:.4f}); the chief writes the bundle")
+        return summary
     save_bundle(cfg.paths.model, Bundle(best_model, vocab, features, normaliser, model_settings), summary)
     print(f"train: best dev CER {state['best_cer']:.4f} at epoch {state['best_epoch']} of {state['epoch']} "
           f"({summary['stopped']}), {summary['train_minutes']} min, {summary['parameters']} parameters "

@@ -27,6 +27,16 @@ def run_fingerprint(settings: list[dict], data_files) -> str:
     return digest.hexdigest()[:16]
 
 
+def weights_digest(arrays) -> str:
+    """A short SHA-256 of weight arrays' exact bytes, in order: equal digests mean bit-identical weights."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
+
+
 def random_states(model) -> list:
     """The model's variables that are not weights: its layers' seed generators (dropout, noise), in order."""
     weights = {id(v) for v in model.weights}

@@ -153,6 +153,8 @@ def build_model(num_features: int, num_classes: int, settings: ModelSettings) ->
             # voice or channel did to this one's activations. Padded steps stay masked downstream.
             x = keras.layers.LayerNormalization(name=f"layer_norm_{i}")(x)
         x = keras.layers.Dropout(settings.dropout, name=f"dropout_{i}")(x)
-    logits = keras.layers.Dense(num_classes, name="logits")(x)  # (batch, steps, classes)
-    log_probs = keras.layers.Activation("log_softmax", name="log_probs")(logits)
+    # float32 even under the mixed_float16 policy (train.mixed_precision): a float16 log-softmax over
+    # a long utterance loses the small probabilities CTC sums; under float32 this changes nothing.
+    logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(x)  # (batch, steps, classes)
+    log_probs = keras.layers.Activation("log_softmax", dtype="float32", name="log_probs")(logits)
     return keras.Model(features, log_probs, name=f"bi{settings.cell}_ctc")

@@ -1,5 +1,6 @@
 """The training loop: CTC with true lengths, clipping, non-finite skipping, plateau or cosine LR, early stopping, resume."""
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from asr.model.loss import ctc_loss
 from asr.errors import UserError
 from asr.model.inference import make_forward, predict_dataset
 from asr.metrics import character_error_rate
+from asr.model.distribute import STRATEGIES, agree_mean
 from asr.model.network import stacked_length
+from asr.model.replicated_step import make_replicated_train_step
 from asr.model.spec_augment import SpecAugmentSettings
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta, "sgd": keras.optimizers.SGD}
@@ -42,6 +45,8 @@ class TrainSettings:
     spec_time_masks: int = 0
     spec_time_width: int = 0
     lr_schedule: str = "plateau"  # "plateau": reduce on a dev CER plateau; "cosine": decay to min over the epochs
+    strategy: str = "default"  # asr.model.distribute.STRATEGIES; batch_size stays the global batch
+    mixed_precision: bool = False  # mixed_float16 compute with a LossScaleOptimizer
 
     def validate(self) -> None:
         checks = [
@@ -57,12 +62,15 @@ class TrainSettings:
             ("train.max_nonfinite_batches", self.max_nonfinite_batches, self.max_nonfinite_batches >= 0),
             ("train.keep", self.keep, self.keep in ("best", "last")),
             ("train.lr_schedule", self.lr_schedule, self.lr_schedule in ("plateau", "cosine")),
+            ("train.strategy", self.strategy, self.strategy in STRATEGIES),
+            ("train.mixed_precision", self.mixed_precision, isinstance(self.mixed_precision, bool)),
             *((f"train.{key}", getattr(self, key), getattr(self, key) >= 0) for key in
               ("spec_freq_masks", "spec_freq_width", "spec_time_masks", "spec_time_width")),
         ]
         for key, value, ok in checks:
             if not ok:
-                extra = f" (one of {', '.join(OPTIMIZERS)})" if key == "train.optimizer" else ""
+                choices = {"train.optimizer": OPTIMIZERS, "train.strategy": STRATEGIES}.get(key)
+                extra = f" (one of {', '.join(choices)})" if choices else ""
                 raise UserError(f"{key} has an invalid value: {value!r}{extra}")
 
     def masking(self) -> SpecAugmentSettings:
@@ -75,7 +83,9 @@ class TrainSettings:
         return self.min_learning_rate + 0.5 * (self.learning_rate - self.min_learning_rate) * (1 + math.cos(math.pi * progress))
 
     def make_optimizer(self):
-        return OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate)
+        optimizer = OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate)
+        # Dynamic loss scaling: float16 gradients of small losses would underflow to zero.
+        return keras.optimizers.LossScaleOptimizer(optimizer) if self.mixed_precision else optimizer
 
 
 def make_train_step(model, optimizer, subsample: int, clipnorm: float):
@@ -117,15 +127,18 @@ def evaluate_dev(forward, dev_dataset, references: dict, vocab, subsample: int):
 
 
 def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: TrainSettings, subsample: int,
-        checkpoint_dir, live, fingerprint: str, resume: bool, log=print):
+        checkpoint_dir, live, fingerprint: str, resume: bool, log=print, strategy=None, write_checkpoints=True):
     """Train until epochs, early stopping or the time budget; returns (best model, summary dict).
 
     `train_data(epoch)` gives that epoch's shuffled batches (seeded by the epoch, so a resumed run sees
-    the same order as an uninterrupted one).
+    the same order as an uninterrupted one). `strategy`: a tf.distribute strategy that `model` was
+    built under (None: one device); every worker sees the same global batches and decisions, and
+    only one with `write_checkpoints` writes the checkpoint (all read it to resume).
     """
-    optimizer = settings.make_optimizer()
-    optimizer.build(model.trainable_variables)
-    best_model = keras.models.clone_model(model)
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        optimizer = settings.make_optimizer()
+        optimizer.build(model.trainable_variables)
+        best_model = keras.models.clone_model(model)
     best_model.set_weights(model.get_weights())
     state = load_checkpoint(checkpoint_dir, model, optimizer, best_model) if resume else None
     if state is None:
@@ -135,7 +148,11 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
         log(f"train: resuming after epoch {state['epoch']} (best dev CER {state['best_cer']:.4f})")
         rewind_live(live, state["epoch"])
     optimizer.learning_rate = state["learning_rate"]
-    train_step = make_train_step(model, optimizer, subsample, settings.clipnorm)
+    if strategy is None and not settings.mixed_precision:
+        train_step = make_train_step(model, optimizer, subsample, settings.clipnorm)
+    else:
+        train_step = make_replicated_train_step(strategy or tf.distribute.get_strategy(), model, optimizer, subsample,
+                                                settings.clipnorm, loss_scaling=settings.mixed_precision)
     forward = make_forward(model)
     num_batches = None
 
@@ -160,7 +177,8 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
         num_batches = batches
         train_seconds = time.perf_counter() - start
         dev_loss, dev_cer = evaluate_dev(forward, dev_dataset, dev_references, vocab, subsample)
-        epoch_seconds = time.perf_counter() - start
+        # Workers must agree on the time budget, or one stops while the others wait for it in a collective.
+        epoch_seconds = agree_mean(strategy, time.perf_counter() - start)
         state["seconds"] += epoch_seconds
         _update_schedule(state, epoch, dev_cer, settings, optimizer, best_model, model)
 
@@ -175,10 +193,12 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
         state["epoch"] = epoch
         if state["stopped"] is None and state["seconds"] > settings.max_minutes * 60 and epoch < settings.epochs:
             state["stopped"] = f"time budget of {settings.max_minutes} min reached"
-        save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
+        if write_checkpoints:
+            save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
 
     state["finished"] = True
-    save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
+    if write_checkpoints:
+        save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
     return (best_model if settings.keep == "best" else model), state
 
 
