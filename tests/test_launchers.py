@@ -1,5 +1,6 @@
 """Hydra launchers (conf/hydra/launcher/): parallel sweeps give the same results as one job after another."""
 
+import hashlib
 import json
 import shutil
 import sys
@@ -33,6 +34,12 @@ def only_sweep_dir(parent: Path) -> Path:
     return claimed[0]
 
 
+def workspace_outputs(repo: Path) -> dict[str, str]:
+    """Digest of every file of the workspace's train and evaluate outputs: a sweep job writes its own copies instead."""
+    files = [p for folder in ("models/bundle", "models/checkpoint", "dvclive", "eval") for p in (repo / folder).rglob("*")]
+    return {str(p.relative_to(repo)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
 @pytest.fixture(scope="module")
 def launcher_repo(baseline_repo, tmp_path_factory):
     """One copy of the tiny baseline repository for this module's sweeps."""
@@ -53,6 +60,7 @@ def basic_records(launcher_repo):
 
 def test_joblib_runs_jobs_in_two_worker_processes_with_the_basic_launchers_results(launcher_repo, basic_records):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason='needs pip install -e ".[sweep]"')
+    before = workspace_outputs(launcher_repo)
     result = run_command([sys.executable, "-m", "stages.train", "-m", "hydra/launcher=asr_joblib", *SWEEP,
                           "hydra.sweep.dir=${sweep_dir:multirun/joblib}"], cwd=launcher_repo, timeout=600)
     sweep_dir = only_sweep_dir(launcher_repo / "multirun/joblib")
@@ -63,10 +71,12 @@ def test_joblib_runs_jobs_in_two_worker_processes_with_the_basic_launchers_resul
         assert {"bundle", "checkpoint", "dvclive", "eval", "job.json"} <= {p.name for p in (sweep_dir / job).iterdir()}
     assert len(pd.read_csv(sweep_dir / "summary.csv")) == 2
     assert result.stdout.count("train: best dev CER") == 2  # the workers' lines reach the sweep's stdout
+    assert workspace_outputs(launcher_repo) == before
 
 
 def test_submitit_local_runs_jobs_as_subprocesses_with_the_basic_launchers_results(launcher_repo, basic_records):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason='needs pip install -e ".[sweep]"')
+    before = workspace_outputs(launcher_repo)
     run_command([sys.executable, "-m", "stages.train", "-m", "hydra/launcher=asr_submitit_local",
                  "hydra.launcher.timeout_min=8", *SWEEP, "hydra.sweep.dir=${sweep_dir:multirun/submitit}"],
                 cwd=launcher_repo, timeout=600)
@@ -77,3 +87,4 @@ def test_submitit_local_runs_jobs_as_subprocesses_with_the_basic_launchers_resul
     assert len(pd.read_csv(sweep_dir / "summary.csv")) == 2
     logs = sorted((sweep_dir / ".submitit").glob("*/*_log.out"))  # submitit keeps each job's stdout
     assert len(logs) == 2 and all("train: best dev CER" in log.read_text() for log in logs)
+    assert workspace_outputs(launcher_repo) == before
