@@ -8,6 +8,7 @@
 import functools
 import itertools
 import os
+import socket
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -40,9 +41,29 @@ def claim_sweep_dir(parent: str, now: datetime | None = None) -> str:
             continue
 
 
-# conf/config.yaml: hydra.sweep.dir: ${sweep_dir:multirun}. Cached, so every job of one sweep (one process) resolves
-# the same directory however often Hydra copies and resolves its config; only a multirun resolves it.
-OmegaConf.register_new_resolver("sweep_dir", functools.cache(claim_sweep_dir), replace=True)
+# The sweep directory a sweep's main process claimed, for the jobs that parallel launchers (joblib, submitit)
+# run in other processes: they inherit the environment and resolve ${sweep_dir:...} again.
+SWEEP_DIR_VARIABLE = "ASR_SWEEP_DIR"
+
+
+@functools.cache
+def sweep_dir_of_this_sweep(parent: str) -> str:
+    """The directory claimed for this sweep: inherited from the sweep's main process, else claimed here.
+
+    Cached, so every job of one sweep in one process resolves the same directory however often Hydra copies and
+    resolves its config; exported, so a job in a joblib worker or a submitit (SLURM) process finds it too,
+    where a second claim would put its outputs in a directory of their own and the sweep summary would miss them.
+    """
+    inherited = os.environ.get(SWEEP_DIR_VARIABLE)
+    if inherited and Path(inherited).parent == Path(parent):
+        return inherited
+    claimed = claim_sweep_dir(parent)
+    os.environ[SWEEP_DIR_VARIABLE] = claimed
+    return claimed
+
+
+# conf/config.yaml: hydra.sweep.dir: ${sweep_dir:multirun}; only a multirun resolves it.
+OmegaConf.register_new_resolver("sweep_dir", sweep_dir_of_this_sweep, replace=True)
 
 
 def sweep_job_dir() -> Path | None:
@@ -64,12 +85,14 @@ def rebase_paths(cfg: DictConfig, keys, directory: Path) -> DictConfig:
 
 
 def write_job_record(job_dir: Path, results: dict) -> None:
-    """job.json in a sweep job's directory: its overrides and results, for the sweep summary."""
+    """job.json in a sweep job's directory: its overrides, results, and the host and process that ran it."""
     from hydra.core.hydra_config import HydraConfig
 
     from asr.atomic import write_json
 
-    write_json(job_dir / "job.json", {"overrides": " ".join(HydraConfig.get().overrides.task), **results})
+    # host and pid tell which worker (joblib process, SLURM node) ran the job: where to look for its log
+    write_json(job_dir / "job.json", {"overrides": " ".join(HydraConfig.get().overrides.task), **results,
+                                      "host": socket.gethostname(), "pid": os.getpid()})
 
 
 def _report_errors(run):

@@ -3,8 +3,11 @@
 import subprocess
 import sys
 
+import pytest
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from stages.entry import CONF_DIR
 from stages.params import compose_params
 from tests.conftest import REPO, stage_params
 
@@ -35,3 +38,21 @@ def test_hydra_writes_nothing_into_the_workspace_and_bad_overrides_fail_fast(tmp
                              capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": ""})
     assert unknown.returncode == 1 and "unitz" in unknown.stderr
     assert list(tmp_path.iterdir()) == []  # no outputs/, .hydra/ or log files
+
+
+LAUNCHERS = {  # conf/hydra/launcher/<name>.yaml: the plugin it needs, the class it starts, one of its own values
+    "asr_joblib": ("hydra_joblib_launcher", "JoblibLauncher", "n_jobs", 2),
+    "asr_submitit_local": ("hydra_submitit_launcher", "LocalLauncher", "gpus_per_node", 0),
+    "asr_slurm": ("hydra_submitit_launcher", "SlurmLauncher", "timeout_min", 120),
+}
+
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_launcher_configs_compose_and_stay_out_of_params(launcher):
+    plugin, target, key, value = LAUNCHERS[launcher]
+    pytest.importorskip(f"hydra_plugins.{plugin}", reason='needs pip install -e ".[sweep]"')
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith(f".{target}")
+    assert cfg.hydra.launcher[key] == value  # our file's value, not the plugin's default
+    assert compose_params([f"hydra/launcher={launcher}"]) == compose_params()  # params.yaml holds no launcher
