@@ -44,8 +44,11 @@ def rows(results: dict):
     """(measure, project, reference, ratio, unit) rows for the table."""
     f, t, x, o = results["features"], results["training"], results["transcription"], results["overhead"]
     yield "features (parallel vs serial loop)", f["project"]["median"], f["reference"]["median"], f["unit"]
-    yield "training: default model, batch 32 vs recipe", t["project"]["median"], t["reference"]["median"], t["unit"]
-    yield "training: default model, batch 32 vs batch 1", t["project"]["median"], t["project_batch_1"]["median"], t["unit"]
+    batch = results["settings"].get("batch_size", "default")
+    yield f"training: default model, batch {batch} vs recipe", t["project"]["median"], t["reference"]["median"], t["unit"]
+    yield f"training: default model, batch {batch} vs batch 1", t["project"]["median"], t["project_batch_1"]["median"], t["unit"]
+    if "project_keras_loop" in t:
+        yield "training: input-projected GRU vs Keras' GRU loop", t["project"]["median"], t["project_keras_loop"]["median"], t["unit"]
     yield "training: dev CER within the budget (vs recipe)", t["project"]["dev_cer"], t["reference"]["dev_cer"], "CER"
     yield "transcription speed vs PocketSphinx", x["project"]["median"], x["reference"]["median"], x["unit"]
     yield "transcription CER vs PocketSphinx", x["project"]["cer"], x["reference"]["cer"], "CER"
@@ -85,7 +88,7 @@ def main(argv=None) -> None:
     test = read_text_table(prepared / "test.csv", floats=("duration",)).head(args.test_utterances)
     started = time.time()
     results = dict(machine=dict(cpus=os.cpu_count(), platform=platform.platform(), python=platform.python_version()),
-                   settings=vars(args))
+                   settings=dict(vars(args), batch_size=params.train.batch_size))
     print("features...", flush=True)
     results["features"] = bench_features(train, prepared, params.features.workers, args.repeats)
     from bench.onnx import bench_onnx

@@ -13,15 +13,17 @@ from asr.model.training import evaluate_dev, make_train_step
 from asr.text.labels import filter_alignable
 from asr.text.vocab import Vocabulary
 
+KERAS_LAYERS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
+
 
 class Trainee:
     """One configuration trained from scratch in slices of wall-clock time, so configurations can take turns."""
 
-    def __init__(self, model_settings: ModelSettings, batch_size: int, optimizer, data):
+    def __init__(self, model_settings: ModelSettings, batch_size: int, optimizer, data, recurrent_layers=None):
         keras.utils.set_random_seed(0)
         features_dir, labels, self.dev_labels, self.normaliser, self.vocab, self.dim = data
         self.features_dir, self.settings = features_dir, model_settings
-        self.model = build_model(self.dim, self.vocab.size, model_settings)
+        self.model = build_model(self.dim, self.vocab.size, model_settings, recurrent_layers)
         optimizer.build(self.model.trainable_variables)
         self.step = make_train_step(self.model, optimizer, model_settings.subsample, clipnorm=5.0)
         self.batches = self._endless(labels, batch_size)
@@ -67,12 +69,16 @@ def bench_training(params, budget: float, rounds: int) -> dict:
         # the Keras recipe: one Bidirectional(GRU(40)), no stacking, batch size 1, Adadelta(lr=1.0) as in Keras 2
         "reference": (ModelSettings("gru", 40, 1, 0.0, 1), 1, lambda: keras.optimizers.Adadelta(1.0)),
         "project_batch_1": (project, 1, lambda: keras.optimizers.Adam(params.train.learning_rate)),
+        # the same network on Keras' own GRU/LSTM loop, which projects each step's input inside the loop
+        "project_keras_loop": (project, params.train.batch_size, lambda: keras.optimizers.Adam(params.train.learning_rate),
+                               KERAS_LAYERS),
     }
     trainees, rates = {}, {name: [] for name in configs}
-    for name, (settings, batch_size, optimizer) in configs.items():
+    for name, (settings, batch_size, optimizer, *layers) in configs.items():
         train_labels, _ = filter_alignable(read_labels(f"{labels_dir}/train.csv"), settings.subsample)
         dev_labels, _ = filter_alignable(read_labels(f"{labels_dir}/dev.csv"), settings.subsample)
-        trainees[name] = Trainee(settings, batch_size, optimizer(), (data[0], train_labels, dev_labels, *data[3:]))
+        trainees[name] = Trainee(settings, batch_size, optimizer(), (data[0], train_labels, dev_labels, *data[3:]),
+                                 *layers)
     for _ in range(rounds):
         for name, trainee in trainees.items():
             rates[name].append(trainee.train_slice(budget / rounds))

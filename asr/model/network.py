@@ -12,8 +12,10 @@ from keras import ops
 
 from asr.errors import UserError
 from asr.model.frames import stacked_steps
+from asr.model.recurrent import InputProjectedGRU, InputProjectedLSTM
 
-CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
+# Keras' GRU/LSTM with the input projections of all steps in one product (Keras' own loop on a GPU)
+CELLS = {"gru": InputProjectedGRU, "lstm": InputProjectedLSTM}
 
 
 @dataclass
@@ -124,8 +126,11 @@ class MaskedConv1D(keras.layers.Conv1D):
         return mask
 
 
-def build_model(num_features: int, num_classes: int, settings: ModelSettings) -> keras.Model:
-    """The inference network: (batch, frames, num_features) -> (batch, steps, num_classes) log-probs."""
+def build_model(num_features: int, num_classes: int, settings: ModelSettings, recurrent_layers=None) -> keras.Model:
+    """The inference network: (batch, frames, num_features) -> (batch, steps, num_classes) log-probs.
+
+    recurrent_layers: {cell name: layer class}, CELLS unless given (bench/ compares Keras' own).
+    """
     settings.validate()
     features = keras.Input(shape=(None, num_features), name="features")  # (batch, frames, 39)
     # Padded frames are exactly zero; a real mean/variance-normalised frame never is.
@@ -141,7 +146,7 @@ def build_model(num_features: int, num_classes: int, settings: ModelSettings) ->
         # voice; the recurrent layers then see (batch, steps, conv_channels).
         x = MaskedConv1D(settings.conv_channels, settings.conv_kernel, padding="same", activation="relu",
                          name=f"conv_{i}")(x)
-    recurrent = CELLS[settings.cell]
+    recurrent = (recurrent_layers or CELLS)[settings.cell]
     for i in range(1, settings.layers + 1):
         x = keras.layers.Bidirectional(
             recurrent(settings.units, return_sequences=True),
