@@ -319,9 +319,11 @@ def runs(overfit_bundle, originals, tmp_path_factory):
     """Each test's `asr` commands, run in one process: {test: ({name: what it did}, the test's folder)}."""
     bundle, _ = overfit_bundle
     root = tmp_path_factory.mktemp("runs")
-    makers = {"variants": variants_commands, "directory": directory_commands, "json": json_commands,
-              "raw": raw_commands, "missing model": missing_model_commands, "broken bundle": broken_bundle_commands,
-              "domain lm": domain_lm_commands, "no lm": no_lm_commands}
+    # The checks of a whole stderr first, while nothing but the command line module is imported, as in a process
+    # of their own: a warning Python shows once a process cannot have been used up by an earlier command.
+    makers = {"missing model": missing_model_commands, "no lm": no_lm_commands, "variants": variants_commands,
+              "directory": directory_commands, "json": json_commands, "raw": raw_commands,
+              "broken bundle": broken_bundle_commands, "domain lm": domain_lm_commands}
     folders = {test: root / test.replace(" ", "_") for test in makers}
     commands = {}
     for test, make in makers.items():

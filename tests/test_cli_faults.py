@@ -200,8 +200,9 @@ def test_evaluate_names_the_bad_lines_of_a_manifest_and_scores_the_rest(runs):
 def runs(bundle, good_files, tmp_path_factory):
     """Each test's `asr` commands, run in one process: {test: ({name: what it did}, the test's folder)}."""
     root = tmp_path_factory.mktemp("runs")
-    makers = {"small chunks": small_chunks_commands, "failing halfway": failing_halfway_commands,
-              "debug": debug_commands, "lying headers": lying_headers_commands, "bad manifest": bad_manifest_commands}
+    # debug first: its missing model's stderr is counted line by line, as in a process of its own
+    makers = {"debug": debug_commands, "small chunks": small_chunks_commands, "failing halfway": failing_halfway_commands,
+              "lying headers": lying_headers_commands, "bad manifest": bad_manifest_commands}
     folders = {test: root / test.replace(" ", "_") for test in makers}
     commands = {}
     for test, make in makers.items():
