@@ -64,7 +64,7 @@ def test_small_chunks_of_audio_without_a_pause_end(runs, kind):
     ran, tmp_path = runs["small chunks"]
     result = ran[kind]
     assert result.returncode == 0, result.stderr
-    assert printed_paths(result.stdout) == [str(tmp_path / f"{kind}.wav")]
+    assert printed_paths(result.out) == [str(tmp_path / f"{kind}.wav")]
 
 
 def truncated_flac(path: Path, seconds: int = 40) -> Path:
