@@ -1,9 +1,11 @@
 """Shared fixtures: the real Hydra config, shrunk, and a tiny corpus built once per session."""
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -161,9 +163,71 @@ def baseline_repo(tmp_path_factory):
     return path
 
 
+def copy_of(repository: Path, destination: Path) -> Path:
+    """A private copy of a repository: git history and experiments, DVC cache and outputs included."""
+    shutil.copytree(repository, destination, symlinks=True)
+    return destination
+
+
 @pytest.fixture
 def repo(baseline_repo, tmp_path):
     """A private copy of the baseline repository (git history, DVC cache and outputs included)."""
-    destination = tmp_path / "repo"
-    shutil.copytree(baseline_repo, destination, symlinks=True)
-    return destination
+    return copy_of(baseline_repo, tmp_path / "repo")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One `dvc exp run` from the baseline, and the workspace as it left it."""
+
+    repo: Path
+    stdout: str
+    params: str  # params.yaml
+    metrics: str  # eval/metrics.json
+
+
+@pytest.fixture(scope="session")
+def serial_experiments(baseline_repo, tmp_path_factory) -> dict[int, Experiment]:
+    """`dvc exp run -n units<N> -S model.units=<N>` for N = 4 and 6, each alone in its own copy of the baseline.
+
+    Shared by the tests that need such an experiment (test_pipeline.py, test_experiments.py): each is minutes of
+    training and evaluation on 2 cores. Tests that change the repository work on a copy_of it.
+    """
+    experiments = {}
+    for units in (4, 6):
+        path = copy_of(baseline_repo, tmp_path_factory.mktemp(f"units{units}") / "repo")
+        result = run_command(["dvc", "exp", "run", "-n", f"units{units}", "-S", f"model.units={units}"], cwd=path)
+        experiments[units] = Experiment(path, result.stdout, (path / "params.yaml").read_text(),
+                                        (path / "eval/metrics.json").read_text())
+    return experiments
+
+
+def digests(paths) -> dict[Path, str]:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A Hydra multirun of stages.train with the basic launcher, and the workspace before and after it."""
+
+    repo: Path
+    directory: Path
+    stdout: str
+    before: dict  # digests of the workspace's DVC outputs of train and evaluate
+    after: dict
+    left_in_workspace: list[str]  # outputs/ or .hydra/ a Hydra run would write into the workspace
+
+
+@pytest.fixture(scope="session")
+def basic_sweep(baseline_repo, tmp_path_factory) -> Sweep:
+    """`python -m stages.train -m model.units=4,6` in a copy of the baseline: both jobs, one after another.
+
+    Shared by test_experiments.py (what a multirun writes where) and test_launchers.py (the results the other
+    launchers must give), which runs its own sweeps in the same copy.
+    """
+    path = copy_of(baseline_repo, tmp_path_factory.mktemp("sweeps") / "repo")
+    watched = [path / "models/bundle/model.keras", path / "eval/metrics.json"]
+    before = digests(watched)
+    result = run_command([sys.executable, "-m", "stages.train", "-m", "model.units=4,6",
+                          "hydra.sweep.dir=multirun/basic"], cwd=path)
+    return Sweep(path, path / "multirun/basic", result.stdout, before, digests(watched),
+                 [name for name in ("outputs", ".hydra") if (path / name).exists()])

@@ -1,4 +1,10 @@
-"""`asr transcribe` and `asr evaluate` on real audio with a model trained in the test."""
+"""`asr transcribe` and `asr evaluate` on real audio with a model trained in the test.
+
+The checks of `asr` commands that need no other command's output run in one `asr` process
+(tests/asr_in_one_process.py: each command with its own stdout, stderr and exit status), started once by the
+`runs` fixture: TensorFlow is imported once, not once a command. Each test builds its inputs in a `*_commands`
+function the fixture calls, and checks what its commands did.
+"""
 
 import json
 import shutil
@@ -14,6 +20,7 @@ import soundfile as sf
 
 from asr.audio.io import resample
 from asr.metrics import character_error_rate
+from tests.asr_in_one_process import run_asr_commands
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -38,15 +45,17 @@ def originals(overfit_bundle, tmp_path_factory):
     return result
 
 
-def test_help_for_every_command():
-    for args in (["--help"], ["transcribe", "--help"], ["evaluate", "--help"]):
-        result = asr(*args)
-        assert result.returncode == 0 and "usage: asr" in result.stdout
+def test_help_for_every_command(tmp_path):
+    for result in run_asr_commands([(args, None) for args in (["--help"], ["transcribe", "--help"],
+                                                               ["evaluate", "--help"])], tmp_path):
+        assert result.returncode == 0 and "usage: asr" in result.out
 
 
-def test_any_rate_channels_depth_and_format_give_the_same_text(overfit_bundle, originals, tmp_path):
-    bundle, _ = overfit_bundle
-    source, text = originals[0]
+VARIANTS = ("8k.wav", "22k.wav", "44k.wav", "stereo.wav", "float.wav", "8bit.wav", "audio.flac")
+
+
+def variants_commands(bundle, originals, tmp_path):
+    source, _ = originals[0]
     audio, rate = sf.read(source, dtype="float32")
     # Lossy variants are compared with the 16 kHz 16-bit file of the same information:
     # 8 kHz keeps nothing above 4 kHz, so its counterpart is the same band-limited signal
@@ -54,21 +63,27 @@ def test_any_rate_channels_depth_and_format_give_the_same_text(overfit_bundle, o
     sf.write(tmp_path / "narrowband16k.wav", resample(narrowband, 8000, rate), rate, subtype="FLOAT")
     # 8-bit keeps 256 levels, so its 16-bit counterpart holds the same levels
     sf.write(tmp_path / "levels16bit.wav", np.round(audio * 128) / 128, rate, subtype="PCM_16")
-    variants = {
-        "8k.wav": (narrowband, 8000, "FLOAT"),
-        "22k.wav": (resample(audio, rate, 22050), 22050, "PCM_16"),
-        "44k.wav": (resample(audio, rate, 44100), 44100, "PCM_16"),
-        "stereo.wav": (np.stack([audio, audio], axis=1), rate, "PCM_16"),
-        "float.wav": (audio, rate, "FLOAT"),
-        "8bit.wav": (audio, rate, "PCM_U8"),
-        "audio.flac": (audio, rate, "PCM_16"),
-    }
+    variants = dict(zip(VARIANTS, [
+        (narrowband, 8000, "FLOAT"),
+        (resample(audio, rate, 22050), 22050, "PCM_16"),
+        (resample(audio, rate, 44100), 44100, "PCM_16"),
+        (np.stack([audio, audio], axis=1), rate, "PCM_16"),
+        (audio, rate, "FLOAT"),
+        (audio, rate, "PCM_U8"),
+        (audio, rate, "PCM_16"),
+    ]))
     for name, (data, variant_rate, subtype) in variants.items():
         sf.write(tmp_path / name, data, variant_rate, subtype=subtype)
-    result = asr("transcribe", "--model", bundle, source, tmp_path / "narrowband16k.wav", tmp_path / "levels16bit.wav",
-                 *[tmp_path / n for n in variants])
+    return {"all": ["transcribe", "--model", bundle, source, tmp_path / "narrowband16k.wav",
+                    tmp_path / "levels16bit.wav", *[tmp_path / n for n in variants]]}
+
+
+def test_any_rate_channels_depth_and_format_give_the_same_text(originals, runs):
+    ran, tmp_path = runs["variants"]
+    source, text = originals[0]
+    result = ran["all"]
     assert result.returncode == 0, result.stderr
-    texts = dict(line.split("\t", 1) for line in result.stdout.splitlines())
+    texts = dict(line.split("\t", 1) for line in result.out.splitlines())
     original = texts.pop(str(source))
     assert character_error_rate([text], [original]) < 0.35, (text, original)  # the model really learnt it
     # Same information, but libsndfile's and numpy's rounding to 256 levels (and the two resampling
@@ -76,33 +91,38 @@ def test_any_rate_channels_depth_and_format_give_the_same_text(overfit_bundle, o
     for lossy, counterpart in (("8k.wav", "narrowband16k.wav"), ("8bit.wav", "levels16bit.wav")):
         a, b = texts[str(tmp_path / lossy)], texts[str(tmp_path / counterpart)]
         assert character_error_rate([b], [a]) <= 0.15, (lossy, a, b)
-    for name in variants:
+    for name in VARIANTS:
         if name not in ("8k.wav", "8bit.wav"):
             assert texts[str(tmp_path / name)] == original, name
 
 
-def test_directory_with_corrupt_and_empty_files_transcribes_the_rest(overfit_bundle, originals, tmp_path):
-    bundle, _ = overfit_bundle
+def directory_commands(bundle, originals, tmp_path):
     folder = tmp_path / "in" / "nested"
     folder.mkdir(parents=True)
     for k, (source, _) in enumerate(originals[:2]):
         (folder / f"good{k}.wav").write_bytes(source.read_bytes())
     (folder / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
     sf.write(folder / "empty.wav", np.zeros(0, np.float32), 16000)
-    result = asr("transcribe", "--model", bundle, tmp_path / "in")
+    return {"in": ["transcribe", "--model", bundle, tmp_path / "in"]}
+
+
+def test_directory_with_corrupt_and_empty_files_transcribes_the_rest(runs):
+    result = runs["directory"][0]["in"]
     assert result.returncode == 1
-    assert sorted(line.split("\t")[0].rsplit("/", 1)[1] for line in result.stdout.splitlines()) == [
+    assert sorted(line.split("\t")[0].rsplit("/", 1)[1] for line in result.out.splitlines()) == [
         "good0.wav", "good1.wav"]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("asr: ")]
+    errors = [line for line in result.err.splitlines() if line.startswith("asr: ")]
     assert any("corrupt.wav: unreadable audio" in e for e in errors)
     assert any("empty.wav: empty audio" in e for e in errors)
 
 
-def test_json_lines_have_text_times_and_alignment(overfit_bundle, originals):
-    bundle, _ = overfit_bundle
+def json_commands(bundle, originals, tmp_path):
+    return {"json": ["transcribe", "--json", "--model", bundle, originals[1][0]]}
+
+
+def test_json_lines_have_text_times_and_alignment(originals, runs):
     source, _ = originals[1]
-    result = asr("transcribe", "--json", "--model", bundle, source)
-    record = json.loads(result.stdout)
+    record = json.loads(runs["json"][0]["json"].out)
     assert set(record) == {"path", "text", "duration", "seconds", "chars", "words"}
     assert record["duration"] == pytest.approx(sf.info(str(source)).duration, abs=0.01)
     assert "".join(c["char"] for c in record["chars"]) == record["text"]
@@ -112,21 +132,26 @@ def test_json_lines_have_text_times_and_alignment(overfit_bundle, originals):
     assert all(w["start"] < w["end"] for w in record["words"])
 
 
-def test_raw_pcm_input(overfit_bundle, originals, tmp_path):
-    bundle, _ = overfit_bundle
+def raw_commands(bundle, originals, tmp_path):
     source, _ = originals[0]
     audio, rate = sf.read(source, dtype="int16")
     (tmp_path / "speech.raw").write_bytes(audio.astype("<i2").tobytes())
-    wav = asr("transcribe", "--model", bundle, source).stdout.split("\t")[1]
-    raw = asr("transcribe", "--model", bundle, "--raw-rate", rate, tmp_path / "speech.raw")
+    return {"wav": ["transcribe", "--model", bundle, source],
+            "raw": ["transcribe", "--model", bundle, "--raw-rate", rate, tmp_path / "speech.raw"]}
+
+
+def test_raw_pcm_input(runs):
+    ran, _ = runs["raw"]
+    wav = ran["wav"].out.split("\t")[1]
+    raw = ran["raw"]
     assert raw.returncode == 0, raw.stderr
-    assert raw.stdout.split("\t")[1] == wav
+    assert raw.out.split("\t")[1] == wav
 
 
-def test_evaluate_manifest_with_hand_computable_errors(overfit_bundle, originals, tmp_path):
+def test_evaluate_manifest_with_hand_computable_errors(overfit_bundle, originals, runs, tmp_path):
     bundle, _ = overfit_bundle
     source, _ = originals[0]
-    hypothesis = asr("transcribe", "--model", bundle, source).stdout.split("\t")[1].strip()
+    hypothesis = runs["raw"][0]["wav"].out.split("\t")[1].strip()  # `asr transcribe --model bundle source`
     assert hypothesis
     (tmp_path / "a.wav").write_bytes(source.read_bytes())
     # the reference is what the model says plus ", ZZ!", which normalises to " zz": 3 deleted characters, 1 word
@@ -141,10 +166,14 @@ def test_evaluate_manifest_with_hand_computable_errors(overfit_bundle, originals
     assert predictions.loc[0, "reference"] == hypothesis + " zz"
 
 
-def test_missing_model_is_a_clear_error(tmp_path):
-    result = asr("transcribe", "--model", tmp_path / "nope", tmp_path / "x.wav")
+def missing_model_commands(bundle, originals, tmp_path):
+    return {"nope": ["transcribe", "--model", tmp_path / "nope", tmp_path / "x.wav"]}
+
+
+def test_missing_model_is_a_clear_error(runs):
+    result = runs["missing model"][0]["nope"]
     assert result.returncode == 2
-    assert "model bundle not found" in result.stderr and "Traceback" not in result.stderr
+    assert "model bundle not found" in result.err and "Traceback" not in result.err
 
 
 def transcribe_measuring_memory(path, bundle_dir):
@@ -231,39 +260,74 @@ def test_batched_transcription_equals_one_file_at_a_time_in_input_order(overfit_
     assert character_error_rate([four_times], [got[2].text]) < 0.5, (four_times, got[2].text)  # one piece: 0.75
 
 
-def test_inconsistent_or_incomplete_bundle_is_refused(overfit_bundle, originals, tmp_path):
-    bundle, _ = overfit_bundle
+def broken_bundle_commands(bundle, originals, tmp_path):
     source, _ = originals[0]
     broken = tmp_path / "broken"
     shutil.copytree(bundle, broken)
     vocab = json.loads((broken / "vocab.json").read_text())
     vocab["tokens"] = vocab["tokens"][:-3]  # three characters fewer than the model outputs
     (broken / "vocab.json").write_text(json.dumps(vocab))
-    result = asr("transcribe", "--model", broken, source)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "model outputs 29 classes but vocab.json has 26" in result.stderr
-    (broken / "cmvn.json").unlink()
-    result = asr("transcribe", "--model", broken, source)
-    assert "incomplete model bundle, cmvn.json is missing" in result.stderr
+    without_cmvn = tmp_path / "without_cmvn"  # the same, then cmvn.json removed
+    shutil.copytree(broken, without_cmvn)
+    (without_cmvn / "cmvn.json").unlink()
+    return {"broken": ["transcribe", "--model", broken, source],
+            "without cmvn": ["transcribe", "--model", without_cmvn, source]}
 
 
-def test_decode_lm_with_a_domain_text_spells_its_words(overfit_bundle, originals, tmp_path):
-    # The LM built from the user's text (the three references) can only output their words; the
-    # overfitted model's acoustics pick the right sentence for each file.
-    bundle, _ = overfit_bundle
+def test_inconsistent_or_incomplete_bundle_is_refused(runs):
+    ran, _ = runs["broken bundle"]
+    result = ran["broken"]
+    assert result.returncode == 2 and "Traceback" not in result.err
+    assert "model outputs 29 classes but vocab.json has 26" in result.err
+    result = ran["without cmvn"]
+    assert "incomplete model bundle, cmvn.json is missing" in result.err
+
+
+def domain_lm_commands(bundle, originals, tmp_path):
     domain = tmp_path / "domain.txt"
     domain.write_text("".join(f"{text}\n" for _, text in originals))
-    result = asr("transcribe", "--model", bundle, "--decode", "lm", "--lm-text", domain, *[p for p, _ in originals])
+    return {"lm": ["transcribe", "--model", bundle, "--decode", "lm", "--lm-text", domain, *[p for p, _ in originals]]}
+
+
+def test_decode_lm_with_a_domain_text_spells_its_words(originals, runs):
+    # The LM built from the user's text (the three references) can only output their words; the
+    # overfitted model's acoustics pick the right sentence for each file.
+    result = runs["domain lm"][0]["lm"]
     assert result.returncode == 0, result.stderr
-    assert [line.split("\t")[1] for line in result.stdout.splitlines()] == [text for _, text in originals]
-    assert "Reading" not in result.stderr  # KenLM's progress bar is kept off the terminal
+    assert [line.split("\t")[1] for line in result.out.splitlines()] == [text for _, text in originals]
+    assert "Reading" not in result.err  # KenLM's progress bar is kept off the terminal
 
 
-def test_decode_lm_without_a_language_model_is_one_clear_line(overfit_bundle, originals, tmp_path):
-    bundle, _ = overfit_bundle
-    result = asr("transcribe", "--model", bundle, "--decode", "lm", "--lm-dir", tmp_path, originals[0][0])
+def no_lm_commands(bundle, originals, tmp_path):
+    return {"lm dir": ["transcribe", "--model", bundle, "--decode", "lm", "--lm-dir", tmp_path, originals[0][0]],
+            "lm alone": ["transcribe", "--model", bundle, "--decode", "lm", "--lm", tmp_path / "x.arpa",
+                         originals[0][0]]}
+
+
+def test_decode_lm_without_a_language_model_is_one_clear_line(runs):
+    ran, tmp_path = runs["no lm"]
+    result = ran["lm dir"]
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"asr: error: {tmp_path}: no language model (words.arpa, lexicon.txt missing; "
-                                      f"run the `lm` stage)")
-    result = asr("transcribe", "--model", bundle, "--decode", "lm", "--lm", tmp_path / "x.arpa", originals[0][0])
-    assert result.returncode == 2 and "--lm and --lexicon go together" in result.stderr
+    assert result.err.strip() == (f"asr: error: {tmp_path}: no language model (words.arpa, lexicon.txt missing; "
+                                  f"run the `lm` stage)")
+    result = ran["lm alone"]
+    assert result.returncode == 2 and "--lm and --lexicon go together" in result.err
+
+
+@pytest.fixture(scope="module")
+def runs(overfit_bundle, originals, tmp_path_factory):
+    """Each test's `asr` commands, run in one process: {test: ({name: what it did}, the test's folder)}."""
+    bundle, _ = overfit_bundle
+    root = tmp_path_factory.mktemp("runs")
+    # The checks of a whole stderr first, while nothing but the command line module is imported, as in a process
+    # of their own: a warning Python shows once a process cannot have been used up by an earlier command.
+    makers = {"missing model": missing_model_commands, "no lm": no_lm_commands, "variants": variants_commands,
+              "directory": directory_commands, "json": json_commands, "raw": raw_commands,
+              "broken bundle": broken_bundle_commands, "domain lm": domain_lm_commands}
+    folders = {test: root / test.replace(" ", "_") for test in makers}
+    commands = {}
+    for test, make in makers.items():
+        folders[test].mkdir()
+        commands.update({(test, name): (args, None) for name, args in make(bundle, originals, folders[test]).items()})
+    ran = dict(zip(commands, run_asr_commands(commands.values(), root / "asr")))
+    return {test: ({name: ran[test, name] for t, name in commands if t == test}, folders[test]) for test in makers}

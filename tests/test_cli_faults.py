@@ -1,6 +1,9 @@
 """Bad input and faults in `asr transcribe`: one line naming the file and the reason, the rest still done, never a hang.
 
 The model is untrained (tests/random_bundle.py): what is tested is what the command does with its input.
+The commands that need no process of their own run in one `asr` process (tests/asr_in_one_process.py: each with
+its own stdout, stderr and exit status), started once by the `runs` fixture; a closed stdout, a user's environment
+and an escaping traceback each get a process of their own.
 """
 
 import os
@@ -13,6 +16,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from tests.asr_in_one_process import run_asr_commands
 from tests.conftest import REPO
 from tests.corpus_fixtures import noise_burst, tone
 from tests.random_bundle import write_random_bundle
@@ -45,13 +49,22 @@ def printed_paths(stdout: str) -> list[str]:
     return [line.split("\t")[0] for line in stdout.splitlines()]
 
 
+def small_chunks_commands(bundle, good_files, tmp_path):
+    commands = {}
+    for kind in ("noise", "tone"):
+        audio = noise_burst(20 * RATE) if kind == "noise" else tone(RATE, 20 * RATE)
+        sf.write(tmp_path / f"{kind}.wav", audio, RATE, subtype="PCM_16")
+        commands[kind] = ["transcribe", "--model", bundle, "--chunk-seconds", 2, tmp_path / f"{kind}.wav"]
+    return commands
+
+
 @pytest.mark.parametrize("kind", ["noise", "tone"])
-def test_small_chunks_of_audio_without_a_pause_end(bundle, tmp_path, kind):
-    audio = noise_burst(20 * RATE) if kind == "noise" else tone(RATE, 20 * RATE)
-    sf.write(tmp_path / f"{kind}.wav", audio, RATE, subtype="PCM_16")
-    result = asr("transcribe", "--model", bundle, "--chunk-seconds", 2, tmp_path / f"{kind}.wav", timeout=120)
+def test_small_chunks_of_audio_without_a_pause_end(runs, kind):
+    # a hang would stop the one process at its timeout: a failure, not a stuck suite
+    ran, tmp_path = runs["small chunks"]
+    result = ran[kind]
     assert result.returncode == 0, result.stderr
-    assert printed_paths(result.stdout) == [str(tmp_path / f"{kind}.wav")]
+    assert printed_paths(result.out) == [str(tmp_path / f"{kind}.wav")]
 
 
 def truncated_flac(path: Path, seconds: int = 40) -> Path:
@@ -72,19 +85,29 @@ def garbage_float_wav(path: Path, seconds: int = 40) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make_bad, reason", [
-    (truncated_flac, "unreadable audio after"),
-    (garbage_float_wav, "non-finite samples (NaN or inf) after"),
-])
+FAILING_HALFWAY = [(truncated_flac, "unreadable audio after"), (garbage_float_wav, "non-finite samples (NaN or inf) after")]
+
+
+def bad_file(make_bad, tmp_path: Path) -> Path:
+    return tmp_path / ("bad.flac" if make_bad is truncated_flac else "bad.wav")
+
+
+def failing_halfway_commands(bundle, good_files, tmp_path):
+    return {make_bad: ["transcribe", "--model", bundle, "--chunk-seconds", 10, good_files[0],
+                       make_bad(bad_file(make_bad, tmp_path)), good_files[1]] for make_bad, _ in FAILING_HALFWAY}
+
+
+@pytest.mark.parametrize("make_bad, reason", FAILING_HALFWAY)
 def test_a_long_file_that_fails_halfway_is_one_line_and_the_others_are_transcribed(
-        bundle, good_files, tmp_path, make_bad, reason):
-    bad = make_bad(tmp_path / ("bad.flac" if make_bad is truncated_flac else "bad.wav"))
-    result = asr("transcribe", "--model", bundle, "--chunk-seconds", 10, good_files[0], bad, good_files[1])
+        good_files, runs, make_bad, reason):
+    ran, tmp_path = runs["failing halfway"]
+    bad = bad_file(make_bad, tmp_path)
+    result = ran[make_bad]
     assert result.returncode == 1, result.stderr
-    assert printed_paths(result.stdout) == [str(good_files[0]), str(good_files[1])]
-    problems = [line for line in result.stderr.splitlines() if line.startswith("asr: ")]
+    assert printed_paths(result.out) == [str(good_files[0]), str(good_files[1])]
+    problems = [line for line in result.err.splitlines() if line.startswith("asr: ")]
     assert len(problems) == 1 and problems[0].startswith(f"asr: {bad}: {reason}"), result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.err
 
 
 def test_a_closed_stdout_ends_the_command_quietly(bundle, good_files, tmp_path):
@@ -110,42 +133,80 @@ def test_no_tensorflow_start_up_lines_on_the_terminal(bundle, good_files):
     assert result.stderr == "", result.stderr  # no cpu_feature_guard, oneDNN or absl::InitializeLog lines
 
 
-def test_debug_shows_the_traceback_that_is_otherwise_one_line(bundle, good_files, tmp_path):
-    plain = asr("transcribe", "--model", tmp_path / "nope", good_files[0])
-    assert plain.returncode == 2 and plain.stderr.strip().count("\n") == 0 and "Traceback" not in plain.stderr
+def debug_commands(bundle, good_files, tmp_path):
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
+    return {"plain": ["transcribe", "--model", tmp_path / "nope", good_files[0]],
+            "bad file": ["transcribe", "--debug", "--model", bundle, tmp_path / "corrupt.wav", good_files[0]]}
+
+
+def test_debug_shows_the_traceback_that_is_otherwise_one_line(good_files, runs):
+    ran, tmp_path = runs["debug"]
+    plain = ran["plain"]
+    assert plain.returncode == 2 and plain.err.strip().count("\n") == 0 and "Traceback" not in plain.err
+    # the traceback escapes main, so this one gets a process of its own
     debug = asr("transcribe", "--debug", "--model", tmp_path / "nope", good_files[0])
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "model bundle not found" in debug.stderr
     # a bad file's line comes with the traceback of where it failed
-    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
-    bad = asr("transcribe", "--debug", "--model", bundle, tmp_path / "corrupt.wav", good_files[0])
-    assert bad.returncode == 1 and "Traceback" in bad.stderr and f"asr: {tmp_path / 'corrupt.wav'}: unreadable" in bad.stderr
+    bad = ran["bad file"]
+    assert bad.returncode == 1 and "Traceback" in bad.err and f"asr: {tmp_path / 'corrupt.wav'}: unreadable" in bad.err
 
 
-def test_lying_headers_and_odd_names_are_one_line_each_and_the_rest_is_transcribed(bundle, good_files, tmp_path):
+LYING_RATES = (1, 2_147_483_647)
+
+
+def lying_headers_commands(bundle, good_files, tmp_path):
     from tests.test_audio_limits import lying_rate_wav
 
-    liars = [lying_rate_wav(tmp_path / f"rate{rate}.wav", rate) for rate in (1, 2_147_483_647)]
+    liars = [lying_rate_wav(tmp_path / f"rate{rate}.wav", rate) for rate in LYING_RATES]
     odd = tmp_path / "tab\tand\nnewline.wav"
     odd.write_bytes(good_files[0].read_bytes())
-    result = asr("transcribe", "--model", bundle, good_files[0], *liars, odd)
+    return {"all": ["transcribe", "--model", bundle, good_files[0], *liars, odd]}
+
+
+def test_lying_headers_and_odd_names_are_one_line_each_and_the_rest_is_transcribed(good_files, runs):
+    ran, tmp_path = runs["lying headers"]
+    liars = [tmp_path / f"rate{rate}.wav" for rate in LYING_RATES]
+    odd = tmp_path / "tab\tand\nnewline.wav"
+    result = ran["all"]
     assert result.returncode == 1, result.stderr
     # one stdout line per transcribed file, two tab-separated fields, whatever the file's name
-    assert printed_paths(result.stdout) == [str(good_files[0]), str(odd).replace("\t", "\\t").replace("\n", "\\n")]
-    problems = [line for line in result.stderr.splitlines() if line.startswith("asr: ")]
+    assert printed_paths(result.out) == [str(good_files[0]), str(odd).replace("\t", "\\t").replace("\n", "\\n")]
+    problems = [line for line in result.err.splitlines() if line.startswith("asr: ")]
     assert problems == [f"asr: {liar}: implausible sample rate {rate} Hz in the header (accepted: 1000-768000 Hz)"
-                        for liar, rate in zip(liars, (1, 2_147_483_647))], result.stderr
+                        for liar, rate in zip(liars, LYING_RATES)], result.stderr
 
 
-def test_evaluate_names_the_bad_lines_of_a_manifest_and_scores_the_rest(bundle, good_files, tmp_path):
+def bad_manifest_commands(bundle, good_files, tmp_path):
     for k, good in enumerate(good_files):
         (tmp_path / f"{'=-+@'[k]}x{k}.wav").write_bytes(good.read_bytes())
     (tmp_path / "m.csv").write_text("path,text\n=x0.wav,hello\n-x1.wav,\"Hello,\" she said\n"
                                     "-x1.wav,room 9 and 9, unquoted\n-x1.wav,room " + "9" * 400 + "\n-x1.wav,fine\n")
-    result = asr("evaluate", "--model", bundle, tmp_path / "m.csv")
+    return {"evaluate": ["evaluate", "--model", bundle, tmp_path / "m.csv"]}
+
+
+def test_evaluate_names_the_bad_lines_of_a_manifest_and_scores_the_rest(runs):
+    ran, tmp_path = runs["bad manifest"]
+    result = ran["evaluate"]
     assert result.returncode == 1, result.stderr
-    problems = [line for line in result.stderr.splitlines() if line.startswith("asr: ")]
+    problems = [line for line in result.err.splitlines() if line.startswith("asr: ")]
     assert [p.split(": ")[2] for p in problems] == ["line 3", "line 4", "line 5"], result.stderr
-    assert "number too long to say" in problems[2] and "Traceback" not in result.stderr
-    assert "utterances 2  failed 3" in result.stdout
+    assert "number too long to say" in problems[2] and "Traceback" not in result.err
+    assert "utterances 2  failed 3" in result.out
     predictions = pd.read_csv(tmp_path / "m.predictions.csv", keep_default_na=False)
     assert predictions["path"].tolist() == ["'=x0.wav", "'-x1.wav"]  # a spreadsheet shows them, never runs them
+
+
+@pytest.fixture(scope="module")
+def runs(bundle, good_files, tmp_path_factory):
+    """Each test's `asr` commands, run in one process: {test: ({name: what it did}, the test's folder)}."""
+    root = tmp_path_factory.mktemp("runs")
+    # debug first: its missing model's stderr is counted line by line, as in a process of its own
+    makers = {"debug": debug_commands, "small chunks": small_chunks_commands, "failing halfway": failing_halfway_commands,
+              "lying headers": lying_headers_commands, "bad manifest": bad_manifest_commands}
+    folders = {test: root / test.replace(" ", "_") for test in makers}
+    commands = {}
+    for test, make in makers.items():
+        folders[test].mkdir()
+        commands.update({(test, name): (args, None) for name, args in make(bundle, good_files, folders[test]).items()})
+    ran = dict(zip(commands, run_asr_commands(commands.values(), root / "asr", timeout=600)))
+    return {test: ({name: ran[test, name] for t, name in commands if t == test}, folders[test]) for test in makers}

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 
-from tests.conftest import ran_stages, run_command
+from tests.conftest import copy_of, ran_stages, run_command
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +33,14 @@ def test_exp_run_with_a_config_group_option(repo):
     assert "lstm" in (repo / "models/bundle/model.json").read_text()
 
 
-def test_exp_show_and_apply(repo):
-    run_command(["dvc", "exp", "run", "-n", "units6", "-S", "model.units=6"], cwd=repo)
+def test_exp_show_and_apply(serial_experiments, tmp_path):
+    # after `dvc exp run -n units6 -S model.units=6` (conftest.serial_experiments), in a copy this test may change
+    repo = copy_of(serial_experiments[6].repo, tmp_path / "repo")
     table = exp_table(repo)
     assert {"model.units", "test_cer", "dev_cer", "train.epochs"} <= set(table.columns)
     row = table[table["Experiment"] == "units6"]
     assert len(row) == 1 and int(row["model.units"].iloc[0]) == 6
-    experiment_metrics = (repo / "eval/metrics.json").read_text()
+    experiment_metrics = serial_experiments[6].metrics  # eval/metrics.json as the experiment left it
     run_command(["git", "checkout", "--", "."], cwd=repo)  # back to the baseline's workspace
     run_command(["dvc", "checkout", "-f"], cwd=repo)
     assert "units: 8" in (repo / "params.yaml").read_text()
@@ -59,7 +60,7 @@ def wait_for_queue(repo, timeout=900) -> str:
     raise AssertionError(f"dvc queue still busy after {timeout} s:\n{status}")
 
 
-def test_two_queue_workers_give_the_metrics_of_the_same_experiments_run_one_after_another(repo):
+def test_two_queue_workers_give_the_metrics_of_the_same_experiments_run_one_after_another(repo, serial_experiments):
     result = run_command(["dvc", "exp", "run", "--queue", "-S", "model.units=4,6"], cwd=repo)
     assert result.stdout.count("Queued experiment") == 2
     run_command(["dvc", "queue", "start", "-j", "2"], cwd=repo)
@@ -69,20 +70,17 @@ def test_two_queue_workers_give_the_metrics_of_the_same_experiments_run_one_afte
     experiments = table[table["Experiment"].notna() & (table["rev"] != "workspace")]
     parallel = experiments.set_index(experiments["model.units"].astype(int))[["dev_cer", "test_cer"]]
     assert sorted(parallel.index) == [4, 6]
-    # The queue's run cache would let the serial runs restore its outputs instead of training again.
-    shutil.rmtree(repo / ".dvc" / "cache" / "runs")
+    # The same experiments by `dvc exp run`, each alone in its own copy of the baseline (conftest.serial_experiments):
+    # that copy's run cache has only the baseline's runs, so they really trained and evaluated.
     for units in (4, 6):
-        result = run_command(["dvc", "exp", "run", "-S", f"model.units={units}"], cwd=repo)
-        assert ran_stages(result.stdout) == ["train", "evaluate"]
-        serial = json.loads((repo / "eval/metrics.json").read_text())
+        assert ran_stages(serial_experiments[units].stdout) == ["train", "evaluate"]
+        serial = json.loads(serial_experiments[units].metrics)
         assert [serial["dev_cer"], serial["test_cer"]] == pytest.approx(list(parallel.loc[units]), abs=1e-6)
 
 
-def test_hydra_multirun_trains_and_evaluates_each_job_in_its_own_directory(repo):
-    before = {p: digest(p) for p in (repo / "models/bundle/model.keras", repo / "eval/metrics.json")}
-    result = run_command([sys.executable, "-m", "stages.train", "-m", "model.units=4,6",
-                          "hydra.sweep.dir=multirun/sweep"], cwd=repo)
-    sweep = repo / "multirun/sweep"
+def test_hydra_multirun_trains_and_evaluates_each_job_in_its_own_directory(basic_sweep):
+    # `python -m stages.train -m model.units=4,6` in a copy of the baseline (conftest.basic_sweep)
+    sweep = basic_sweep.directory
     for job in ("0", "1"):
         assert (sweep / job / "bundle" / "model.keras").is_file()
         metrics = json.loads((sweep / job / "eval" / "metrics.json").read_text())
@@ -91,9 +89,9 @@ def test_hydra_multirun_trains_and_evaluates_each_job_in_its_own_directory(repo)
     assert sorted(summary["overrides"]) == ["model.units=4", "model.units=6"]
     assert summary["dev_cer"].is_monotonic_increasing  # best first
     assert {"dev_cer", "test_cer", "train_minutes"} <= set(summary.columns)
-    assert "sweep summary (2 jobs, best first)" in result.stdout
-    assert {p: digest(p) for p in before} == before  # the workspace's DVC outputs are untouched
-    assert not (repo / "outputs").exists() and not (repo / ".hydra").exists()
+    assert "sweep summary (2 jobs, best first)" in basic_sweep.stdout
+    assert basic_sweep.after == basic_sweep.before  # the workspace's DVC outputs are untouched
+    assert basic_sweep.left_in_workspace == []  # no outputs/ or .hydra/
 
 
 def test_bad_overrides_fail_before_any_work(repo):

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -41,19 +40,16 @@ def workspace_outputs(repo: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def launcher_repo(baseline_repo, tmp_path_factory):
-    """One copy of the tiny baseline repository for this module's sweeps."""
-    destination = tmp_path_factory.mktemp("launchers") / "repo"
-    shutil.copytree(baseline_repo, destination, symlinks=True)
-    return destination
+def launcher_repo(basic_sweep):
+    """The copy of the tiny baseline repository where the basic launcher's sweep ran, for this module's sweeps."""
+    return basic_sweep.repo
 
 
 @pytest.fixture(scope="module")
-def basic_records(launcher_repo):
-    """The sweep run by Hydra's basic launcher: both jobs one after another in the sweep's own process."""
-    run_command([sys.executable, "-m", "stages.train", "-m", *SWEEP, "hydra.sweep.dir=multirun/basic"],
-                cwd=launcher_repo)
-    records = job_records(launcher_repo / "multirun/basic")
+def basic_records(basic_sweep):
+    """The sweep run by Hydra's basic launcher (`-m model.units=4,6`, conftest.basic_sweep): both jobs one after
+    another in the sweep's own process."""
+    records = job_records(basic_sweep.directory)
     assert len(records) == 2 and len({r["pid"] for r in records.values()}) == 1
     return records
 

@@ -42,10 +42,12 @@ def test_plots_show_renders_curves_and_posteriorgrams(repo, tmp_path):
     assert html.count("<img") >= 2  # posteriorgram images
 
 
-def test_exp_run_with_new_units_reruns_only_train_and_evaluate(repo):
-    result = run_command(["dvc", "exp", "run", "-S", "model.units=6"], cwd=repo)
-    assert ran_stages(result.stdout) == ["train", "evaluate"]
-    assert "units: 6" in (repo / "params.yaml").read_text()
+def test_exp_run_with_new_units_reruns_only_train_and_evaluate(serial_experiments):
+    # `dvc exp run -n units6 -S model.units=6` in a copy of the baseline (conftest.serial_experiments)
+    experiment = serial_experiments[6]
+    repo = experiment.repo
+    assert ran_stages(experiment.stdout) == ["train", "evaluate"]
+    assert "units: 6" in experiment.params
     diff = run_command(["dvc", "metrics", "diff", "--all"], cwd=repo).stdout
     assert "test_cer" in diff and "eval/metrics.json" in diff
     params_diff = run_command(["dvc", "params", "diff"], cwd=repo).stdout
