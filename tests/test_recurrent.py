@@ -79,16 +79,20 @@ def test_a_saved_model_loads_with_the_projected_layers(pair, tmp_path):
     path = tmp_path / "model.keras"
     projected.save(path)
     loaded = keras.models.load_model(path)
-    assert isinstance(loaded.layers[-1].forward_layer, (InputProjectedGRU, InputProjectedLSTM))
+    for direction in ("forward_layer", "backward_layer"):  # the same class comes back, not Keras' own
+        assert type(getattr(loaded.layers[-1], direction)) is type(getattr(projected.layers[-1], direction))
     x = padded_batch()
     np.testing.assert_allclose(loaded(x).numpy(), projected(x).numpy(), atol=1e-6)
 
 
 def test_settings_the_fast_loop_lacks_run_keras_own_loop():
     # Cell dropout is applied by Keras' loop; reset_after=False is another GRU: both must still be right.
+    assert _keras_should_run(InputProjectedGRU(UNITS, dropout=0.1))
+    assert _keras_should_run(InputProjectedLSTM(UNITS, recurrent_dropout=0.1))
     keras.utils.set_random_seed(0)
     reference = keras.layers.GRU(UNITS, reset_after=False, return_sequences=True)
     projected = InputProjectedGRU(UNITS, reset_after=False, return_sequences=True)
+    assert _keras_should_run(projected)
     x = padded_batch()
     reference.build(x.shape)
     projected.build(x.shape)

@@ -15,9 +15,8 @@ reset_after=False), they defer to Keras, which picks cuDNN where it can.
 import keras
 import tensorflow as tf
 from keras import ops
-from keras.src import backend  # backend.rnn: the masked loop Keras' own layers run
-
-# Keras has no public name for its masked recurrent loop; keras.ops.scan knows nothing of masks.
+# backend.rnn: the masked loop Keras' own layers run. It has no public name; keras.ops.scan knows nothing of masks.
+from keras.src import backend
 
 
 def _keras_should_run(layer) -> bool:
