@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from omegaconf.errors import OmegaConfBaseException  # noqa: E402
 
 from asr.errors import UserError  # noqa: E402
+from asr.native_log import native_logs_hidden, native_logs_wanted  # noqa: E402
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 SWEEP_STAMP = "%Y-%m-%d_%H-%M-%S"
@@ -110,7 +111,15 @@ def _report_errors(run):
 
 
 def stage_main(run) -> None:
-    """Run `run(cfg)` with the config from `--params FILE` or from Hydra's command line."""
+    """Run `run(cfg)` with the config from `--params FILE` or from Hydra's command line.
+
+    TensorFlow's C++ log lines stay out of the stage's log (asr.native_log; ASR_NATIVE_LOGS=1 shows them).
+    """
+    with native_logs_hidden(enabled=not native_logs_wanted()):
+        _stage_main(run)
+
+
+def _stage_main(run) -> None:
     sys.stdout.reconfigure(line_buffering=True)  # epoch lines appear as they happen, even in a log file
     args = sys.argv[1:]
     if args[:1] == ["--params"]:

@@ -90,9 +90,11 @@ def main(argv=None) -> int:
     # Before TensorFlow is imported: its C++ start-up lines (CPU features, oneDNN, absl) stay off the terminal.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from asr.errors import UserError  # heavy imports after parsing, so --help is instant
+    from asr.native_log import native_logs_hidden, native_logs_wanted
 
     try:
-        status = run_command(args)
+        with native_logs_hidden(enabled=not (args.debug or native_logs_wanted())):
+            status = run_command(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit (an "Exception ignored" line)
         return status
     except BrokenPipeError:

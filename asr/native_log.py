@@ -1,0 +1,95 @@
+"""Keep TensorFlow's C++ log lines (absl, oneDNN, CPU features) off the terminal, on every CPU.
+
+TF_CPP_MIN_LOG_LEVEL does not cover them all: the absl lines written before its logging starts
+ignore the variable, and oneDNN's "supports DT_BOOL only on platforms with AVX-512" is an ERROR
+line that level 2 still shows. Which lines appear depends on the CPU (oneDNN's custom operations
+switch on only where the instruction set has them), so a fixed list of variables cannot quiet
+them. Instead file descriptor 2, where C++ writes, becomes a pipe read by a thread that forwards
+every line except native INFO/WARNING/ERROR log lines; Python's own sys.stderr (error lines,
+tracebacks, progress bars) keeps writing to the real stderr directly, so it is never held back.
+FATAL lines (a crash's last words) are always forwarded.
+"""
+
+import contextlib
+import os
+import re
+import sys
+import threading
+
+# glog/absl's prefix: severity letter, MMDD, hh:mm:ss.micros (before absl starts: 0000 00:00:<epoch seconds>), thread, file:line]
+NATIVE_LOG_LINE = re.compile(rb"^[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\s:]+:\d+\] ")
+ABSL_PREAMBLE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+SHOW_VARIABLE = "ASR_NATIVE_LOGS"  # =1: show the C++ log lines (what --debug also does)
+
+
+def native_logs_wanted(environ=os.environ) -> bool:
+    """True when the user asked for TensorFlow's C++ log lines (ASR_NATIVE_LOGS=1)."""
+    return environ.get(SHOW_VARIABLE, "") not in ("", "0")
+
+
+def is_native_log_line(line: bytes) -> bool:
+    """True for a C++ INFO, WARNING or ERROR log line (or absl's preamble); FATAL lines and all else are kept."""
+    return bool(NATIVE_LOG_LINE.match(line)) or line.rstrip(b"\r\n") == ABSL_PREAMBLE
+
+
+def _forward(read_fd: int, real_fd: int) -> None:
+    """Copy lines from the pipe to the real stderr, leaving native log lines out, until the pipe closes."""
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        pending = b""
+        while chunk := pipe.read(65536):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            kept = b"".join(line + b"\n" for line in lines if not is_native_log_line(line))
+            if kept:
+                os.write(real_fd, kept)
+        if pending and not is_native_log_line(pending):
+            os.write(real_fd, pending)
+
+
+@contextlib.contextmanager
+def native_logs_hidden(enabled: bool = True):
+    """Within the block, C++ log lines written to fd 2 are dropped; everything else reaches stderr as before.
+
+    On exit fd 2 and sys.stderr are what they were (so a caller may run this block again, with another
+    stderr). enabled=False (e.g. --debug) leaves stderr untouched.
+    """
+    try:
+        real_fd = os.dup(2) if enabled else None
+    except OSError:  # no fd 2 at all (a daemon): nothing to filter
+        real_fd = None
+    if real_fd is None:
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    forwarder = threading.Thread(target=_forward, args=(read_fd, real_fd), name="native-log-filter", daemon=True)
+    forwarder.start()
+    python_stderr = sys.stderr
+    sys.stderr.flush()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    swapped = _writes_to_fd_2(python_stderr)
+    if swapped:
+        # Python's lines skip the pipe: a progress bar's \r updates appear at once and in order.
+        sys.stderr = open(os.dup(real_fd), "w", buffering=1, encoding=python_stderr.encoding,
+                          errors=python_stderr.errors, closefd=True)
+    try:
+        yield
+    finally:
+        if swapped:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = python_stderr
+        os.dup2(real_fd, 2)  # the pipe's last writer in this process is gone: the thread sees EOF and ends
+        # A child that inherited the pipe and outlives us would hold it open: never wait for it long.
+        forwarder.join(timeout=5)
+        if not forwarder.is_alive():  # else the thread still writes to it: leave it open to the thread
+            os.close(real_fd)
+
+
+def _writes_to_fd_2(stream) -> bool:
+    try:
+        return stream.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # pytest's capture, StringIO: not fd 2, leave it alone
+        return False
