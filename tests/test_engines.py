@@ -17,6 +17,9 @@ from asr.errors import UserError
 PIPER_VOICE, HIBARI_VOICE = "en_US-joe-medium", "heart"
 KOKORO_VOICE, KOKORO_BRITISH_VOICE = "am_adam", "bf_emma"
 SEEDED_ENGINES = ["piper", "hibari"]  # Kokoro's network has no noise: the same call is always the same samples
+# Kokoro's voices ship only in the kokoro sdist, installed by their own command (docs/corpus.md); .ci/run does it.
+KOKORO_VOICES_MISSING = "Kokoro's English voices are not installed: see docs/corpus.md#kokoro"
+needs_kokoro_voices = pytest.mark.skipif(not kokoro.voices(), reason=KOKORO_VOICES_MISSING)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,8 @@ def hibari_synth():
 
 @pytest.fixture(scope="module")
 def kokoro_synth():
+    if not kokoro.voices():
+        pytest.skip(KOKORO_VOICES_MISSING)
     return kokoro.KokoroSynth([KOKORO_VOICE, KOKORO_BRITISH_VOICE])
 
 
@@ -60,7 +65,11 @@ def seeded_speak(request):
 def test_only_voices_inside_wheels_are_listed():
     assert piper.voices() == [PIPER_VOICE]
     assert hibari.voices() == [HIBARI_VOICE]
-    assert kokoro.voices() == list(kokoro.ENGLISH_VOICES)  # installed from the kokoro sdist (README)
+
+
+@needs_kokoro_voices
+def test_installed_kokoro_voices_are_all_its_english_ones():
+    assert kokoro.voices() == list(kokoro.ENGLISH_VOICES)  # installed from the kokoro sdist (docs/corpus.md)
 
 
 def test_speaks_plausible_float32_audio(speak):
@@ -71,9 +80,12 @@ def test_speaks_plausible_float32_audio(speak):
     assert 0.01 < np.max(np.abs(samples)) <= 1.0
 
 
-def test_native_sample_rates(piper_synth, hibari_synth, kokoro_synth):
+def test_native_sample_rates(piper_synth, hibari_synth):
     assert piper_synth.sample_rate(PIPER_VOICE) == 22050
     assert hibari_synth.sample_rate(HIBARI_VOICE) == 24000
+
+
+def test_kokoro_native_sample_rate(kokoro_synth):
     assert kokoro_synth.sample_rate(KOKORO_VOICE) == 24000
 
 
@@ -118,13 +130,20 @@ def test_hibari_refuses_a_voice_it_would_download(hibari_synth, tmp_path, monkey
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name", ["kal", "kal16", "slt", "kal_diphone", "cmu_us_slt_arctic_hts", "en_US-slt-medium"])
-def test_reserved_voices_are_refused(name, piper_synth, hibari_synth, kokoro_synth):
+RESERVED_NAMES = ["kal", "kal16", "slt", "kal_diphone", "cmu_us_slt_arctic_hts", "en_US-slt-medium"]
+
+
+@pytest.mark.parametrize("name", RESERVED_NAMES)
+def test_reserved_voices_are_refused(name, piper_synth, hibari_synth):
     assert piper.is_reserved(name) and hibari.is_reserved(name)
     with pytest.raises(UserError, match="reserved"):
         piper_synth.synthesise("hello", name, seed=0)
     with pytest.raises(UserError, match="reserved"):
         hibari_synth.synthesise("hello", name, seed=0)
+
+
+@pytest.mark.parametrize("name", RESERVED_NAMES)
+def test_kokoro_refuses_reserved_voices(name, kokoro_synth):
     with pytest.raises(UserError, match="reserved"):
         kokoro_synth.synthesise("hello", name)
 
@@ -163,11 +182,14 @@ def test_kokoro_speaks_each_sentence_and_refuses_an_overlong_one(kokoro_synth):
         kokoro_synth.phoneme_ids(" ".join(["extraordinarily"] * 60), KOKORO_VOICE)
 
 
-def test_kokoro_refuses_voices_that_are_not_installed_english_ones(kokoro_synth, tmp_path):
+def test_kokoro_refuses_voices_that_are_not_english_or_not_loaded(kokoro_synth):
     with pytest.raises(UserError, match="'jf_alpha' is not one of its English voices"):
         kokoro_synth.synthesise("hello", "jf_alpha")
     with pytest.raises(UserError, match="'af_bella' was not loaded"):
         kokoro_synth.synthesise("hello", "af_bella")
+
+
+def test_kokoro_without_installed_voices_says_how_to_install_them(tmp_path):
     assert kokoro.voices(tmp_path) == []
     with pytest.raises(UserError, match="not installed .*pip download --no-deps --no-binary :all: kokoro==0.9.4"):
         kokoro.voice_style(KOKORO_VOICE, tmp_path)
@@ -205,11 +227,17 @@ def test_install_voices_copies_only_the_english_voices_of_the_pinned_sdist(tmp_p
     assert style.shape == (510, 256) and style[0, 0] == kokoro.ENGLISH_VOICES.index("am_adam")
 
 
-def test_kokoro_engine_leaves_out_excluded_voices_and_checks_its_options():
+@needs_kokoro_voices
+def test_kokoro_engine_leaves_out_excluded_voices():
     from asr.corpus.engines import open_engine
 
     engine = open_engine("kokoro", {"exclude_voices": ["af_heart", "am_santa"]})
     assert engine.voices() == [v for v in kokoro.ENGLISH_VOICES if v not in ("af_heart", "am_santa")]
+
+
+def test_kokoro_engine_checks_its_options_before_loading_voices():
+    from asr.corpus.engines import open_engine
+
     with pytest.raises(UserError, match="data.kokoro.exclude_voices: not Kokoro English voices: \\['heart'\\]"):
         open_engine("kokoro", {"exclude_voices": ["heart"]})
     with pytest.raises(UserError, match="data.kokoro.speed must be \\[min, max\\] within \\[0.5, 2.0\\]"):
