@@ -31,7 +31,8 @@ def train(cfg) -> dict:
     print(describe_devices(settings.strategy, strategy), flush=True)
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
-    keras.mixed_precision.set_global_policy("mixed_float16" if settings.mixed_precision else "float32")
+    dtype = settings.compute_dtype
+    keras.mixed_precision.set_global_policy("float32" if dtype == "float32" else f"mixed_{dtype}")
 
     features_dir, labels_dir = Path(cfg.paths.features), Path(cfg.paths.labels)
     features = FeatureSettings.load(features_dir / "settings.json")
@@ -42,7 +43,8 @@ def train(cfg) -> dict:
 
     def dataset(split, shuffle, epoch=0):
         return make_dataset(features_dir, split, splits[split], normaliser, settings.batch_size, shuffle,
-                            settings.seed, features.dim, settings.masking() if shuffle else None, epoch)
+                            settings.seed, features.dim, settings.masking() if shuffle else None, epoch,
+                            settings.batch_frames if shuffle else None)
 
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = build_model(features.dim, vocab.size, model_settings)
@@ -59,8 +61,8 @@ def train(cfg) -> dict:
     )
     # Workers of one multi-worker run print the same digest: their copies of the weights agree bit for bit.
     print(f"train: final weights digest {weights_digest(model.get_weights())}")
-    if strategy is not None or settings.mixed_precision:
-        # The bundle holds a plain float32 model: no strategy, no float16 compute on a CPU at transcription.
+    if strategy is not None or dtype != "float32":
+        # The bundle holds a plain float32 model: no strategy, no half-precision compute at transcription.
         keras.mixed_precision.set_global_policy("float32")
         plain = build_model(features.dim, vocab.size, model_settings)
         plain.set_weights(best_model.get_weights())

@@ -44,14 +44,33 @@ def bucket_boundaries(num_frames, batch_size: int, max_buckets: int = 8) -> list
     return sorted({int(q) + 1 for q in quantiles})
 
 
+# A frame budget makes batches of long utterances fewer and of short ones more: the buckets can be narrower
+# (less padding) at the same number of utterances per bucket.
+FRAME_BUDGET_BUCKETS = 16
+SHUFFLE_LIMIT = 4096  # utterances held for shuffling (a few hundred MB of features at most)
+
+
+def bucket_batch_sizes(num_frames, boundaries: list[int], batch_size: int, batch_frames: int | None) -> list[int]:
+    """Utterances per batch in each bucket: `batch_size`, or as many as fit `batch_frames` padded frames.
+
+    Bucket k holds lengths in [boundaries[k-1], boundaries[k]); its batches are padded to at most its upper
+    end (the longest utterance for the last bucket), so batch_frames // upper end never exceeds the budget.
+    """
+    if batch_frames is None:
+        return [batch_size] * (len(boundaries) + 1)
+    uppers = [b - 1 for b in boundaries] + [int(np.max(num_frames))]
+    return [max(1, batch_frames // max(upper, 1)) for upper in uppers]
+
+
 def make_dataset(features_dir, split: str, labels: pd.DataFrame, normaliser: Normaliser, batch_size: int,
                  shuffle: bool, seed: int, dim: int, masking: SpecAugmentSettings | None = None,
-                 epoch: int = 0) -> tf.data.Dataset:
+                 epoch: int = 0, batch_frames: int | None = None) -> tf.data.Dataset:
     """Batches of dicts: features (B, T, dim) f32, labels (B, L) i32, feature_lengths (B,), label_lengths (B,), ids (B,).
 
     Only utterances listed in `labels` are read; shards are streamed one at a time. `masking`
     (training only) applies SpecAugment to each utterance before batching. The order and the masks
     depend only on (seed, epoch), not on how many epochs this process has run: a resumed run repeats them.
+    `batch_frames`: batches of about that many (padded) frames instead of `batch_size` utterances.
     """
     label_by_id = {row.id: np.asarray(encode_labels(row.label), np.int32) for row in labels.itertuples()}
 
@@ -67,9 +86,15 @@ def make_dataset(features_dir, split: str, labels: pd.DataFrame, normaliser: Nor
             tf.TensorSpec((), tf.string),
         ),
     )
+    if batch_frames is None:
+        boundaries = bucket_boundaries(labels["num_frames"], batch_size)
+    else:
+        boundaries = bucket_boundaries(labels["num_frames"], 1, max_buckets=FRAME_BUDGET_BUCKETS)
+    batch_sizes = bucket_batch_sizes(labels["num_frames"], boundaries, batch_size, batch_frames)
     epoch_seed = seed * 1_000_003 + epoch  # distinct per epoch, and the same in every process
     if shuffle:
-        dataset = dataset.shuffle(4 * batch_size * 8, seed=epoch_seed)
+        # room for 32 of the largest batches (the whole corpus when smaller); capped: shards stream for a reason
+        dataset = dataset.shuffle(min(32 * max(batch_sizes), SHUFFLE_LIMIT), seed=epoch_seed)
     if masking is not None and masking.enabled:
         # stateless draws seeded by (epoch, position in the epoch): no generator state to carry across a resume
         dataset = dataset.enumerate().map(
@@ -77,11 +102,10 @@ def make_dataset(features_dir, split: str, labels: pd.DataFrame, normaliser: Nor
     dataset = dataset.map(
         lambda x, y, i: dict(features=x, labels=y, feature_lengths=tf.shape(x)[0], label_lengths=tf.shape(y)[0], ids=i)
     )
-    boundaries = bucket_boundaries(labels["num_frames"], batch_size)
     dataset = dataset.bucket_by_sequence_length(
         element_length_func=lambda e: e["feature_lengths"],
         bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        bucket_batch_sizes=batch_sizes,
         padding_values=dict(features=PAD_FEATURE, labels=PAD_LABEL, feature_lengths=0, label_lengths=0, ids=""),
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -22,6 +22,8 @@ from asr.model.network import stacked_length
 from asr.model.replicated_step import make_replicated_train_step
 from asr.model.spec_augment import SpecAugmentSettings
 
+# train.mixed_precision -> the compute dtype (keras policy "mixed_<dtype>")
+PRECISIONS = {False: "float32", True: "float16", "float16": "float16", "bfloat16": "bfloat16"}
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta, "sgd": keras.optimizers.SGD}
 
 
@@ -46,7 +48,10 @@ class TrainSettings:
     spec_time_width: int = 0
     lr_schedule: str = "plateau"  # "plateau": reduce on a dev CER plateau; "cosine": decay to min over the epochs
     strategy: str = "default"  # asr.model.distribute.STRATEGIES; batch_size stays the global batch
-    mixed_precision: bool = False  # mixed_float16 compute with a LossScaleOptimizer
+    # False | "float16" (True is float16: GPUs, with a LossScaleOptimizer) | "bfloat16" (CPUs with AVX-512 BF16/AMX)
+    mixed_precision: bool | str = False
+    batch_frames: int | None = None  # batches of about this many padded frames (None: batch_size utterances)
+    warmup_steps: int = 0  # the learning rate rises linearly over the first updates (large batches start steadier)
 
     def validate(self) -> None:
         checks = [
@@ -63,13 +68,17 @@ class TrainSettings:
             ("train.keep", self.keep, self.keep in ("best", "last")),
             ("train.lr_schedule", self.lr_schedule, self.lr_schedule in ("plateau", "cosine")),
             ("train.strategy", self.strategy, self.strategy in STRATEGIES),
-            ("train.mixed_precision", self.mixed_precision, isinstance(self.mixed_precision, bool)),
+            ("train.mixed_precision", self.mixed_precision, self.mixed_precision in PRECISIONS),
+            ("train.batch_frames", self.batch_frames, self.batch_frames is None or
+             (isinstance(self.batch_frames, int) and self.batch_frames >= 1)),
+            ("train.warmup_steps", self.warmup_steps, isinstance(self.warmup_steps, int) and self.warmup_steps >= 0),
             *((f"train.{key}", getattr(self, key), getattr(self, key) >= 0) for key in
               ("spec_freq_masks", "spec_freq_width", "spec_time_masks", "spec_time_width")),
         ]
         for key, value, ok in checks:
             if not ok:
-                choices = {"train.optimizer": OPTIMIZERS, "train.strategy": STRATEGIES}.get(key)
+                choices = {"train.optimizer": OPTIMIZERS, "train.strategy": STRATEGIES,
+                           "train.mixed_precision": ("false", "float16", "bfloat16")}.get(key)
                 extra = f" (one of {', '.join(choices)})" if choices else ""
                 raise UserError(f"{key} has an invalid value: {value!r}{extra}")
 
@@ -82,10 +91,24 @@ class TrainSettings:
         progress = (epoch - 1) / self.epochs  # 0 at the first epoch, (epochs - 1) / epochs at the last
         return self.min_learning_rate + 0.5 * (self.learning_rate - self.min_learning_rate) * (1 + math.cos(math.pi * progress))
 
+    @property
+    def compute_dtype(self) -> str:
+        """"float32", "float16" or "bfloat16": what the layers compute in (log-probs and CTC stay float32)."""
+        return PRECISIONS[self.mixed_precision]
+
+    @property
+    def loss_scaling(self) -> bool:
+        # float16's 5 exponent bits underflow small gradients; bfloat16 has float32's 8
+        return self.compute_dtype == "float16"
+
+    def warmup_rate(self, update: int, rate: float) -> float:
+        """The learning rate of 1-based `update`: `rate` scaled by update / warmup_steps until warmup ends."""
+        return rate * min(1.0, update / self.warmup_steps) if self.warmup_steps else rate
+
     def make_optimizer(self):
         optimizer = OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate)
         # Dynamic loss scaling: float16 gradients of small losses would underflow to zero.
-        return keras.optimizers.LossScaleOptimizer(optimizer) if self.mixed_precision else optimizer
+        return keras.optimizers.LossScaleOptimizer(optimizer) if self.loss_scaling else optimizer
 
 
 def make_train_step(model, optimizer, subsample: int, clipnorm: float):
@@ -148,11 +171,11 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
         log(f"train: resuming after epoch {state['epoch']} (best dev CER {state['best_cer']:.4f})")
         rewind_live(live, state["epoch"])
     optimizer.learning_rate = state["learning_rate"]
-    if strategy is None and not settings.mixed_precision:
+    if strategy is None and not settings.loss_scaling:
         train_step = make_train_step(model, optimizer, subsample, settings.clipnorm)
     else:
         train_step = make_replicated_train_step(strategy or tf.distribute.get_strategy(), model, optimizer, subsample,
-                                                settings.clipnorm, loss_scaling=settings.mixed_precision)
+                                                settings.clipnorm, loss_scaling=settings.loss_scaling)
     forward = make_forward(model)
     num_batches = None
 
@@ -165,6 +188,11 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
         bar = tqdm(train_data(epoch), total=num_batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
                    mininterval=1.0, leave=False)
         for batch in bar:
+            if state.get("updates", 0) < settings.warmup_steps:
+                optimizer.learning_rate = settings.warmup_rate(state.get("updates", 0) + 1, state["learning_rate"])
+            elif state.get("updates", 0) == settings.warmup_steps > 0:
+                optimizer.learning_rate = state["learning_rate"]  # warmup over: the schedule's rate
+            state["updates"] = state.get("updates", 0) + 1
             batch_losses, applied = train_step(batch["features"], batch["labels"], batch["feature_lengths"],
                                                batch["label_lengths"])
             batches += 1
