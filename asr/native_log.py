@@ -5,9 +5,10 @@ ignore the variable, and oneDNN's "supports DT_BOOL only on platforms with AVX-5
 line that level 2 still shows. Which lines appear depends on the CPU (oneDNN's custom operations
 switch on only where the instruction set has them), so a fixed list of variables cannot quiet
 them. Instead file descriptor 2, where C++ writes, becomes a pipe read by a thread that forwards
-every line except native INFO/WARNING/ERROR log lines; Python's own sys.stderr (error lines,
-tracebacks, progress bars) keeps writing to the real stderr directly, so it is never held back.
-FATAL lines (a crash's last words) are always forwarded.
+every line except native INFO/WARNING/ERROR log lines. Python's sys.stderr (error lines, tracebacks,
+progress bars) writes to fd 2 as well, so it keeps its order; the stream object itself is left alone,
+because handlers such as logging's keep a reference to it. FATAL lines (a crash's last words) are
+always forwarded.
 """
 
 import contextlib
@@ -18,6 +19,7 @@ import threading
 
 # glog/absl's prefix: severity letter, MMDD, hh:mm:ss.micros (before absl starts: 0000 00:00:<epoch seconds>), thread, file:line]
 NATIVE_LOG_LINE = re.compile(rb"^[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\s:]+:\d+\] ")
+NATIVE_LOG_START = re.compile(rb"^([IWE]\d{0,4}|[IWE]\d{4} [^\n]*)$")  # a line so far that may still be one
 ABSL_PREAMBLE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 
 
@@ -34,26 +36,46 @@ def is_native_log_line(line: bytes) -> bool:
     return bool(NATIVE_LOG_LINE.match(line)) or line.rstrip(b"\r\n") == ABSL_PREAMBLE
 
 
+def _may_become_native_log_line(start: bytes) -> bool:
+    """True while an unfinished line could still turn out to be a native log line (so it must wait for its end)."""
+    return bool(NATIVE_LOG_START.match(start)) or ABSL_PREAMBLE.startswith(start) or start.startswith(ABSL_PREAMBLE)
+
+
 def _forward(read_fd: int, real_fd: int) -> None:
-    """Copy lines from the pipe to the real stderr, leaving native log lines out, until the pipe closes."""
+    """Copy the pipe to the real stderr, leaving native log lines out, until the pipe closes.
+
+    A line that cannot be a native log line is passed on as it arrives, before its end: a progress
+    bar redrawn with \r appears at once. Only a line that starts like one waits for its newline.
+    """
+    pending, passing = b"", False  # the current line's bytes held back; whether it is known to pass
     with os.fdopen(read_fd, "rb", buffering=0) as pipe:
-        pending = b""
         while chunk := pipe.read(65536):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            kept = b"".join(line + b"\n" for line in lines if not is_native_log_line(line))
-            if kept:
-                os.write(real_fd, kept)
+            for segment in chunk.splitlines(keepends=True):
+                complete = segment.endswith(b"\n")
+                if passing:
+                    os.write(real_fd, segment)
+                elif complete:
+                    line, pending = pending + segment, b""
+                    if not is_native_log_line(line):
+                        os.write(real_fd, line)
+                else:
+                    pending += segment
+                    if not _may_become_native_log_line(pending):
+                        os.write(real_fd, pending)
+                        pending, passing = b"", True
+                if complete:
+                    passing = False
         if pending and not is_native_log_line(pending):
             os.write(real_fd, pending)
 
 
 @contextlib.contextmanager
 def native_logs_hidden(enabled: bool = True):
-    """Within the block, C++ log lines written to fd 2 are dropped; everything else reaches stderr as before.
+    """Within the block, C++ log lines written to fd 2 are dropped; everything else reaches stderr, in order.
 
-    On exit fd 2 and sys.stderr are what they were (so a caller may run this block again, with another
-    stderr). enabled=False (e.g. --debug) leaves stderr untouched.
+    Python's sys.stderr writes to fd 2 too, so its lines pass through the same pipe, in the order
+    written. On exit fd 2 is what it was (a caller may run this block again, with another stderr).
+    enabled=False (e.g. --debug) leaves stderr untouched.
     """
     try:
         real_fd = os.dup(2) if enabled else None
@@ -65,22 +87,13 @@ def native_logs_hidden(enabled: bool = True):
     read_fd, write_fd = os.pipe()
     forwarder = threading.Thread(target=_forward, args=(read_fd, real_fd), name="native-log-filter", daemon=True)
     forwarder.start()
-    python_stderr = sys.stderr
-    sys.stderr.flush()
+    _flush(sys.stderr)
     os.dup2(write_fd, 2)
     os.close(write_fd)
-    swapped = _writes_to_fd_2(python_stderr)
-    if swapped:
-        # Python's lines skip the pipe: a progress bar's \r updates appear at once and in order.
-        sys.stderr = open(os.dup(real_fd), "w", buffering=1, encoding=python_stderr.encoding,
-                          errors=python_stderr.errors, closefd=True)
     try:
         yield
     finally:
-        if swapped:
-            sys.stderr.flush()
-            sys.stderr.close()
-            sys.stderr = python_stderr
+        _flush(sys.stderr)
         os.dup2(real_fd, 2)  # the pipe's last writer in this process is gone: the thread sees EOF and ends
         # A child that inherited the pipe and outlives us would hold it open: never wait for it long.
         forwarder.join(timeout=5)
@@ -88,8 +101,8 @@ def native_logs_hidden(enabled: bool = True):
             os.close(real_fd)
 
 
-def _writes_to_fd_2(stream) -> bool:
+def _flush(stream) -> None:
     try:
-        return stream.fileno() == 2
-    except (AttributeError, OSError, ValueError):  # pytest's capture, StringIO: not fd 2, leave it alone
-        return False
+        stream.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
