@@ -166,10 +166,12 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
     state = load_checkpoint(checkpoint_dir, model, optimizer, best_model) if resume else None
     if state is None:
         state = dict(fingerprint=fingerprint, epoch=0, best_cer=None, best_epoch=0, since_best=0,
-                     since_lr_change=0, learning_rate=settings.learning_rate, seconds=0.0, skipped=[], stopped=None)
+                     since_lr_change=0, learning_rate=settings.learning_rate, seconds=0.0, skipped=[], stopped=None,
+                     updates=0)
     else:
         log(f"train: resuming after epoch {state['epoch']} (best dev CER {state['best_cer']:.4f})")
         rewind_live(live, state["epoch"])
+        state.setdefault("updates", 0)  # a checkpoint written before warmup existed
     optimizer.learning_rate = state["learning_rate"]
     if strategy is None and not settings.loss_scaling:
         train_step = make_train_step(model, optimizer, subsample, settings.clipnorm)
@@ -188,11 +190,10 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
         bar = tqdm(train_data(epoch), total=num_batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
                    mininterval=1.0, leave=False)
         for batch in bar:
-            if state.get("updates", 0) < settings.warmup_steps:
-                optimizer.learning_rate = settings.warmup_rate(state.get("updates", 0) + 1, state["learning_rate"])
-            elif state.get("updates", 0) == settings.warmup_steps > 0:
-                optimizer.learning_rate = state["learning_rate"]  # warmup over: the schedule's rate
-            state["updates"] = state.get("updates", 0) + 1
+            state["updates"] += 1
+            if state["updates"] <= settings.warmup_steps + 1 and settings.warmup_steps:
+                # during warmup a fraction of the rate; the update after it sets the schedule's rate back
+                optimizer.learning_rate = settings.warmup_rate(state["updates"], state["learning_rate"])
             batch_losses, applied = train_step(batch["features"], batch["labels"], batch["feature_lengths"],
                                                batch["label_lengths"])
             batches += 1
