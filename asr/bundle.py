@@ -13,6 +13,7 @@ from asr.model.network import ModelSettings
 from asr.text.vocab import Vocabulary
 
 MODEL_FILE = "model.keras"
+INIT_BASE = "base"  # train.init value that names the released base model (paths.base)
 
 
 @dataclass
@@ -58,3 +59,38 @@ def load_bundle(directory) -> Bundle:
     if output_dim != vocab.size:
         raise UserError(f"{directory}: model outputs {output_dim} classes but vocab.json has {vocab.size}")
     return Bundle(model, vocab, features, normaliser, model_settings)
+
+
+def init_directory(init: str | None, base_dir) -> Path | None:
+    """The bundle directory train.init names (null: fresh weights, base: paths.base, else a directory)."""
+    if init in (None, "", "null"):
+        return None
+    return Path(base_dir) if init == INIT_BASE else Path(init)
+
+
+def differing_keys(bundle: Bundle, model_settings: ModelSettings, features: FeatureSettings, vocab: Vocabulary):
+    """`key (here vs there)` for each setting in which this run's network or its inputs differ from `bundle`'s."""
+    differ = []
+    for prefix, here, there in (("model", asdict(model_settings), asdict(bundle.model_settings)),
+                                ("features", asdict(features), asdict(bundle.features))):
+        for key in sorted(set(here) | set(there)):
+            if here.get(key) != there.get(key):
+                differ.append(f"{prefix}.{key} ({here.get(key)!r} here, {there.get(key)!r} there)")
+    if vocab.characters != bundle.vocab.characters:
+        differ.append(f"labels.characters ({vocab.characters!r} here, {bundle.vocab.characters!r} there)")
+    return differ
+
+
+def load_initial_bundle(init: str | None, base_dir, model_settings, features, vocab) -> Bundle | None:
+    """The bundle training starts from (train.init; None: fresh weights); a UserError naming every key that differs."""
+    directory = init_directory(init, base_dir)
+    if directory is None:
+        return None
+    try:
+        bundle = load_bundle(directory)
+    except UserError as exc:
+        raise UserError(f"train.init={init}: {exc}") from None
+    if differ := differing_keys(bundle, model_settings, features, vocab):
+        raise UserError(f"train.init={init}: this run's settings differ from the bundle in {directory}: "
+                        f"{', '.join(differ)}")
+    return bundle

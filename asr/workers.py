@@ -4,6 +4,9 @@ multiprocessing.Pool replaces a worker that died (SIGKILL from the out-of-memory
 code) and waits forever for the task it held; a ProcessPoolExecutor marks itself broken and raises instead.
 """
 
+import os
+import threading
+import time
 from collections import deque
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -18,9 +21,11 @@ def worker_pool(workers: int, context, initializer=None, initargs=(), what: str 
     """Yield a ProcessPoolExecutor of `workers` processes started by `context` (a multiprocessing context).
 
     A dead worker becomes one UserError naming `what` died and the `setting` that lowers memory use; on any
-    error the work not yet started is cancelled instead of being waited for.
+    error the work not yet started is cancelled instead of being waited for. A worker whose parent is gone
+    (killed, so no shutdown reached the pool) exits by itself instead of waiting for work forever.
     """
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_orphan_proof_worker,
+                               initargs=(os.getpid(), initializer, initargs))
     try:
         yield pool
     except BrokenProcessPool as exc:
@@ -48,6 +53,21 @@ def bounded_map(pool: Executor, fn, items, chunksize: int = 16, window: int = 8)
         pending.append(pool.submit(_call_on_chunk, fn, chunk))
     while pending:
         yield from pending.popleft().result()
+
+
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _start_orphan_proof_worker(parent_pid: int, initializer, initargs) -> None:
+    """Exit when the pool's process dies (the worker is then re-parented), then run the pool's own initializer."""
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)  # nobody is left to read a result: no cleanup to wait for
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _call_on_chunk(fn, chunk: list) -> list:

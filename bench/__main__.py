@@ -49,6 +49,12 @@ def rows(results: dict):
     yield f"training: default model, batch {batch} vs batch 1", t["project"]["median"], t["project_batch_1"]["median"], t["unit"]
     if "project_keras_loop" in t:
         yield "training: input-projected GRU vs Keras' GRU loop", t["project"]["median"], t["project_keras_loop"]["median"], t["unit"]
+    if "project_autodiff_gru" in t:
+        # the previous default: the same network with TensorFlow's gradient of the GRU loop
+        yield ("training: this default vs the previous default (hand-written GRU gradient vs autodiff of the "
+               "loop)", t["project"]["median"], t["project_autodiff_gru"]["median"], t["unit"])
+        yield ("training: dev CER after the same wall-clock budget, this default vs the previous default",
+               t["project"]["dev_cer"], t["project_autodiff_gru"]["dev_cer"], "CER")
     yield "training: dev CER within the budget (vs recipe)", t["project"]["dev_cer"], t["reference"]["dev_cer"], "CER"
     yield "transcription speed vs PocketSphinx", x["project"]["median"], x["reference"]["median"], x["unit"]
     yield "transcription CER vs PocketSphinx", x["project"]["cer"], x["reference"]["cer"], "CER"

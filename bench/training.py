@@ -8,12 +8,23 @@ import keras
 from asr.model.data import make_dataset, read_labels
 from asr.model.inference import make_forward
 from asr.features.mfcc import FeatureSettings, Normaliser
-from asr.model.network import ModelSettings, build_model
+from asr.model.network import CELLS, ModelSettings, build_model
+from asr.model.recurrent import InputProjectedGRU
 from asr.model.training import evaluate_dev, make_train_step
 from asr.text.labels import filter_alignable
 from asr.text.vocab import Vocabulary
 
 KERAS_LAYERS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
+
+
+@keras.saving.register_keras_serializable(package="bench")
+class AutodiffLoopGRU(InputProjectedGRU):
+    """InputProjectedGRU trained through TensorFlow's gradient of its loop, not the hand-written one."""
+
+    written_gradient = False
+
+
+AUTODIFF_LAYERS = {**CELLS, "gru": AutodiffLoopGRU}
 
 
 class Trainee:
@@ -55,9 +66,11 @@ class Trainee:
         return cer
 
 
-def bench_training(params, budget: float, rounds: int) -> dict:
+def bench_training(params, budget: float, rounds: int, only=None) -> dict:
     """Each configuration gets `budget` seconds in `rounds` turns, taken in rotation: a slow spell of a shared
-    machine then falls on every configuration alike, and the turns give a median and spread."""
+    machine then falls on every configuration alike, and the turns give a median and spread.
+
+    only: names of the configurations to run (None: all)."""
     features_dir, labels_dir = params.paths.features, params.paths.labels
     project = ModelSettings(**params.model)
     features = FeatureSettings.load(f"{features_dir}/settings.json")
@@ -72,7 +85,11 @@ def bench_training(params, budget: float, rounds: int) -> dict:
         # the same network on Keras' own GRU/LSTM loop, which projects each step's input inside the loop
         "project_keras_loop": (project, params.train.batch_size, lambda: keras.optimizers.Adam(params.train.learning_rate),
                                KERAS_LAYERS),
+        # the same layers, the GRU loop differentiated by TensorFlow instead of asr/model/gru_gradient.py
+        "project_autodiff_gru": (project, params.train.batch_size,
+                                 lambda: keras.optimizers.Adam(params.train.learning_rate), AUTODIFF_LAYERS),
     }
+    configs = {name: config for name, config in configs.items() if only is None or name in only}
     trainees, rates = {}, {name: [] for name in configs}
     for name, (settings, batch_size, optimizer, *layers) in configs.items():
         train_labels, _ = filter_alignable(read_labels(f"{labels_dir}/train.csv"), settings.subsample)
@@ -84,6 +101,7 @@ def bench_training(params, budget: float, rounds: int) -> dict:
             rates[name].append(trainee.train_slice(budget / rounds))
     for name, trainee in trainees.items():
         results[name] = dict(median=statistics.median(rates[name]), min=min(rates[name]), max=max(rates[name]),
+                             rates=[round(rate) for rate in rates[name]],
                              seconds=round(trainee.seconds, 1), repeats=rounds, batches=trainee.count,
                              frames=trainee.frames, dev_cer=round(trainee.dev_cer(), 4),
                              parameters=int(trainee.model.count_params()))

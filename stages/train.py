@@ -14,18 +14,20 @@ def train(cfg) -> dict:
     import tensorflow as tf
     from dvclive import Live
 
-    from asr.bundle import Bundle, save_bundle
+    from asr.bundle import Bundle, load_initial_bundle, save_bundle
+    from asr.evaluation.track import track_metrics, tracked_sets
     from asr.features.mfcc import FeatureSettings, Normaliser
     from asr.model.checkpoint import run_fingerprint, weights_digest
     from asr.model.data import make_dataset, read_alignable_splits
     from asr.model.distribute import describe_devices, make_strategy, writes_outputs
     from asr.model.network import ModelSettings, build_model
-    from asr.model.training import TrainSettings, can_resume, fit
+    from asr.model.training import TrainSettings, can_resume, fit, resume_fingerprint_settings
     from asr.text.vocab import Vocabulary
 
-    model_settings, settings = ModelSettings(**cfg.model), TrainSettings(**cfg.train)
+    model_settings, settings = ModelSettings(**cfg.model), TrainSettings.from_config(cfg.train)
     model_settings.validate()
     settings.validate()
+    tracked = tracked_sets(cfg.train.track)
     strategy = make_strategy(settings.strategy)  # first: a multi-worker runtime must start before any op
     chief = writes_outputs(settings.strategy)
     print(describe_devices(settings.strategy, strategy), flush=True)
@@ -38,6 +40,9 @@ def train(cfg) -> dict:
     features = FeatureSettings.load(features_dir / "settings.json")
     normaliser = Normaliser.load(features_dir / "cmvn.json")
     vocab = Vocabulary.load(labels_dir / "vocab.json")
+    initial = load_initial_bundle(cfg.train.init, cfg.paths.base, model_settings, features, vocab)
+    if initial is not None:
+        normaliser = initial.normaliser  # the input scale the given weights were trained on
     splits = read_alignable_splits(labels_dir, ("train", "dev"), model_settings.subsample,
                                    log=lambda line: print(f"train: {line}"))
 
@@ -48,16 +53,23 @@ def train(cfg) -> dict:
 
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = build_model(features.dim, vocab.size, model_settings)
-    fingerprint = run_fingerprint([dict(cfg.model), dict(cfg.train)],
+    fingerprint = run_fingerprint([dict(cfg.model), resume_fingerprint_settings(dict(cfg.train))],
                                   [labels_dir / "train.csv", labels_dir / "dev.csv", features_dir / "cmvn.json"])
-    resume = can_resume(cfg.paths.checkpoint, fingerprint)
+    resume = can_resume(cfg.paths.checkpoint, fingerprint, settings)
+    if initial is not None and not resume:
+        model.set_weights(initial.model.get_weights())
+        print(f"train: starting from the weights of {cfg.train.init} (train.init)")
+    track = None
+    if tracked:
+        tracked_bundle = Bundle(model, vocab, features, normaliser, model_settings)
+        track = lambda forward: track_metrics(tracked_bundle, forward, tracked)  # noqa: E731
     # Workers other than the chief log to a directory that vanishes (TensorFlow's documented pattern).
     scratch = tempfile.TemporaryDirectory(prefix="asr-train-worker-")
     live = Live(cfg.paths.live if chief else scratch.name, resume=resume, dvcyaml=False, save_dvc_exp=False)
     best_model, state = fit(
         model, lambda epoch: dataset("train", True, epoch), dataset("dev", False), dict(zip(splits["dev"].id, splits["dev"].text)),
         vocab, settings, model_settings.subsample, cfg.paths.checkpoint, live, fingerprint, resume,
-        strategy=strategy, write_checkpoints=chief,
+        strategy=strategy, write_checkpoints=chief, track=track,
     )
     # Workers of one multi-worker run print the same digest: their copies of the weights agree bit for bit.
     print(f"train: final weights digest {weights_digest(model.get_weights())}")

@@ -120,10 +120,11 @@ def json_commands(bundle, originals, tmp_path):
     return {"json": ["transcribe", "--json", "--model", bundle, originals[1][0]]}
 
 
-def test_json_lines_have_text_times_and_alignment(originals, runs):
+def test_json_lines_have_text_times_and_alignment(overfit_bundle, originals, runs):
     source, _ = originals[1]
     record = json.loads(runs["json"][0]["json"].out)
-    assert set(record) == {"path", "text", "duration", "seconds", "chars", "words"}
+    assert set(record) == {"path", "text", "duration", "seconds", "chars", "words", "model"}
+    assert record["model"] == str(overfit_bundle[0])  # the bundle given with --model
     assert record["duration"] == pytest.approx(sf.info(str(source)).duration, abs=0.01)
     assert "".join(c["char"] for c in record["chars"]) == record["text"]
     assert [w["word"] for w in record["words"]] == record["text"].split()

@@ -14,7 +14,7 @@ def raising(exc):
 
 def test_an_internal_error_is_one_line_and_status_3(monkeypatch, capsys):
     monkeypatch.setattr(cli, "run_command", raising(RuntimeError("boom\nsecond line")))
-    assert cli.main(["transcribe", "x.wav"]) == cli.INTERNAL_ERROR == 3
+    assert cli.main(["transcribe", "x.wav", "--model", "m"]) == cli.INTERNAL_ERROR == 3
     assert capsys.readouterr().err == "asr: internal error: RuntimeError: boom (rerun with --debug for the traceback)\n"
 
 
@@ -26,5 +26,5 @@ def test_debug_lets_the_traceback_through(monkeypatch):
 
 def test_ctrl_c_is_status_130_without_a_traceback(monkeypatch, capsys):
     monkeypatch.setattr(cli, "run_command", raising(KeyboardInterrupt()))
-    assert cli.main(["transcribe", "x.wav"]) == 130
+    assert cli.main(["transcribe", "x.wav", "--model", "m"]) == 130
     assert capsys.readouterr().err == ""

@@ -65,3 +65,39 @@ def test_a_killed_synthesis_worker_fails_the_stage_with_one_line(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: a synthesis worker process died") and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "data" / "prepared").exists()
+
+
+ORPHANED_POOL = """
+import sys, time
+from multiprocessing import get_context
+from asr.workers import worker_pool
+
+with worker_pool(2, get_context("spawn")) as pool:
+    pids = [pool.submit(__import__("os").getpid).result() for _ in range(8)]
+    print(" ".join(str(p) for p in sorted(set(pids))), flush=True)
+    time.sleep(600)  # killed here, as `kill` or a closed terminal would
+"""
+
+
+def test_workers_of_a_killed_stage_exit_instead_of_waiting_for_work(tmp_path):
+    import os
+    import signal
+    import time
+
+    stage = subprocess.Popen([sys.executable, "-c", ORPHANED_POOL], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in stage.stdout.readline().split()]
+    assert workers and stage.pid not in workers
+    stage.send_signal(signal.SIGKILL)  # no finally, no pool shutdown: only the workers can notice
+    stage.wait(timeout=10)
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return not open(f"/proc/{pid}/stat").read().split()[2] == "Z"  # a zombie has exited
+
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers), "a worker outlived its stage"

@@ -157,6 +157,7 @@ def test_transcribe_with_the_onnx_export_gives_keras_text_without_tensorflow(ove
         for result in results:
             if isinstance(result, dict):
                 result.pop("seconds")  # wall-clock time
+                assert result.pop("model") == str(model)  # each names the model it ran, then they must agree
         return results, imports
 
     keras_results, keras_imports = outputs(bundle_dir)

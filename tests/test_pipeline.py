@@ -30,14 +30,16 @@ def test_second_repro_has_nothing_to_do(repo):
 
 def test_metrics_show_lists_loss_and_cer(repo):
     output = run_command(["dvc", "metrics", "show"], cwd=repo).stdout
-    for column in ("test_cer", "test_wer", "test_loss", "dev_cer", "eval/metrics.json", "dvclive/metrics.json"):
+    for column in ("test_cer", "test_wer", "test_loss", "dev_cer", "eval/metrics.json", "dvclive/metrics.json",
+                   "models/base/metrics.json"):
         assert column in output
 
 
 def test_plots_show_renders_curves_and_posteriorgrams(repo, tmp_path):
     run_command(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], cwd=repo)
     html = (tmp_path / "plots" / "index.html").read_text()
-    for title in ("Training curves", "Dev CER per epoch", "CER per speaker", "CER per engine", "CER against duration"):
+    for title in ("Training curves", "Dev CER per epoch", "CER per speaker", "CER per engine", "CER against duration",
+                  "Base model, CER against training hours"):
         assert title in html
     assert html.count("<img") >= 2  # posteriorgram images
 

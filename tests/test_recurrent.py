@@ -1,4 +1,7 @@
-"""InputProjectedGRU/LSTM compute Keras' GRU/LSTM exactly: outputs, gradients, masks, both directions, save/load."""
+"""InputProjectedGRU/LSTM compute Keras' GRU/LSTM exactly: outputs, gradients, masks, both directions, save/load.
+
+A training GRU takes the hand-written gradient of asr/model/gru_gradient.py; its tests are the last ones here.
+"""
 
 import os
 
@@ -9,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from asr.model import gru_gradient
 from asr.model.recurrent import InputProjectedGRU, InputProjectedLSTM, _keras_should_run
 
 PAIRS = {"gru": (keras.layers.GRU, InputProjectedGRU), "lstm": (keras.layers.LSTM, InputProjectedLSTM)}
@@ -98,3 +102,96 @@ def test_settings_the_fast_loop_lacks_run_keras_own_loop():
     projected.build(x.shape)
     projected.set_weights(reference.get_weights())
     np.testing.assert_allclose(projected(x).numpy(), reference(x).numpy(), atol=1e-6)
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class AutodiffLoopGRU(InputProjectedGRU):
+    """The same layer, its training loop differentiated by TensorFlow (Bidirectional clones it by config)."""
+
+    written_gradient = False
+
+
+def uneven_batch():
+    """Four utterances of 9, 6, 1 and 7 steps, the last one after 2 padded steps: (4, 9, DIM)."""
+    x = np.random.default_rng(2).normal(size=(4, 9, DIM)).astype("float32") + 0.1
+    x[1, 6:], x[2, 1:], x[3, :2] = 0.0, 0.0, 0.0
+    return x
+
+
+def gru_model(layer_class, bidirectional, **options):
+    """(batch, steps, DIM) -> a list of output tensors, masked like the inference network."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((None, DIM))
+    masked = keras.layers.Masking(0.0)(inputs)
+    layer = layer_class(UNITS, **options)
+    outputs = (keras.layers.Bidirectional(layer) if bidirectional else layer)(masked)
+    return keras.Model(inputs, outputs)
+
+
+def compiled_gradients(model):
+    """tf.function x -> (outputs, gradients w.r.t. x, kernels and biases), batch and steps unknown when traced."""
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, DIM), tf.float32)])
+    def run(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs = tf.nest.flatten(model(x, training=True))
+            loss = tf.add_n([tf.reduce_sum(tf.sin(3.0 * (i + 1) * y)) for i, y in enumerate(outputs)])
+        return outputs, tape.gradient(loss, [x, *model.trainable_variables])
+
+    return run
+
+
+# Bidirectional forces zero_output_for_mask=True on both directions; a lone layer keeps Keras' default
+# (a padded step repeats the previous output) unless told, and returns the last output or its state.
+GRU_SETTINGS = {
+    "bidirectional": (True, dict(return_sequences=True)),
+    "forward": (False, dict(return_sequences=True)),
+    "go_backwards": (False, dict(return_sequences=True, go_backwards=True)),
+    "go_backwards, zero output": (False, dict(return_sequences=True, go_backwards=True, zero_output_for_mask=True)),
+    "last output and state": (False, dict(return_state=True)),
+    "go_backwards, last output and state": (False, dict(return_state=True, go_backwards=True)),
+}
+
+
+@pytest.mark.parametrize("setting", sorted(GRU_SETTINGS))
+def test_written_gru_gradient_is_keras_gradient(setting):
+    bidirectional, options = GRU_SETTINGS[setting]
+    reference = gru_model(keras.layers.GRU, bidirectional, **options)
+    written = gru_model(InputProjectedGRU, bidirectional, **options)
+    written.set_weights([w + 0.1 * np.sign(w) for w in reference.get_weights()])  # biases not zero
+    reference.set_weights(written.get_weights())
+    x = tf.constant(uneven_batch())
+    (expected_outputs, expected_gradients), (outputs, gradients) = (compiled_gradients(m)(x) for m in (reference,
+                                                                                                       written))
+    assert len(outputs) == len(expected_outputs) and len(gradients) == 1 + 3 * (2 if bidirectional else 1)
+    for expected, got in zip(expected_outputs, outputs):
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-6)
+    for expected, got in zip(expected_gradients, gradients):  # inputs, then kernel, recurrent kernel, bias
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-5)
+    np.testing.assert_array_equal(gradients[0].numpy()[1, 6:], 0.0)  # padding gets no gradient
+
+
+def test_training_on_a_cpu_takes_the_written_gradient(monkeypatch):
+    # The control for the test above: its gradients must come from gru_gradient._gradient, not autodiff.
+    calls = []
+
+    def counted(*args):
+        calls.append(1)
+        return written_gradient(*args)
+
+    written_gradient = gru_gradient._gradient
+    monkeypatch.setattr(gru_gradient, "_gradient", counted)
+    x = tf.constant(uneven_batch())
+    if tf.config.list_logical_devices("GPU"):
+        pytest.skip("on a GPU Keras' cuDNN loop runs")
+    compiled_gradients(gru_model(AutodiffLoopGRU, True, return_sequences=True))(x)
+    assert not calls  # the bench's switch: the loop differentiated by TensorFlow
+    compiled_gradients(gru_model(InputProjectedGRU, True, return_sequences=True))(x)
+    assert len(calls) == 2  # traced once per direction
+    model = gru_model(InputProjectedGRU, True, return_sequences=True)
+    model(x, training=False)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(x, training=False))
+    tape.gradient(loss, model.trainable_variables)
+    assert len(calls) == 2  # inference keeps Keras' loop (and exported graphs with it)

@@ -9,6 +9,8 @@ from asr.app.numeric_args import finite_number, whole_number
 from asr.audio.limits import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
 DEFAULT_MODEL = "models/bundle"  # paths.model in conf/config.yaml: where `dvc repro` puts the bundle
+# paths.base: the released base model, in the repository (models/base/provenance.json says how it was made)
+BASE_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.pardir, "models", "base")
 LM_BESIDE_BUNDLE = "lm"  # paths.lm is models/lm: the `lm` stage writes the LM beside models/bundle
 
 # Exit statuses: 1 (some inputs failed, each named on stderr) comes from the commands themselves.
@@ -26,9 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def add_model_options(sub):
-        sub.add_argument("--model", default=DEFAULT_MODEL,
-                         help=f"model bundle directory (default: {DEFAULT_MODEL}), or an `asr export` directory or "
-                              "its model.onnx: runs on onnxruntime without loading TensorFlow")
+        sub.add_argument("--model", default=None,
+                         help=f"model bundle directory (default: {DEFAULT_MODEL}, the one `dvc repro` trains; without "
+                              f"it, the released base model models/base), or an `asr export` directory or its "
+                              "model.onnx: runs on onnxruntime without loading TensorFlow")
         sub.add_argument("--decode", choices=("greedy", "beam", "lm"), default="greedy",
                          help="CTC decoding: greedy, beam, or lm (lexicon beam search with a word n-gram LM)")
         sub.add_argument("--beam-width", type=whole_number(1), default=16, help="beams for --decode beam (default: 16)")
@@ -87,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "model", "given") is None:
+        args.model = default_model()
     # Before TensorFlow is imported: its C++ start-up lines (CPU features, oneDNN, absl) stay off the terminal.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from asr.errors import UserError  # heavy imports after parsing, so --help is instant
@@ -113,6 +118,15 @@ def main(argv=None) -> int:
         print(f"asr: internal error: {type(exc).__name__}: {reason} (rerun with --debug for the traceback)",
               file=sys.stderr)
         return INTERNAL_ERROR
+
+
+def default_model() -> str:
+    """models/bundle where `dvc repro` has trained one, else the released base model (said on stderr)."""
+    if os.path.isdir(DEFAULT_MODEL) or not os.path.isdir(BASE_MODEL):
+        return DEFAULT_MODEL  # a missing bundle is then reported where it is loaded
+    base = os.path.relpath(os.path.normpath(BASE_MODEL))
+    print(f"asr: no trained bundle at {DEFAULT_MODEL}: using the released base model {base}", file=sys.stderr)
+    return base
 
 
 def run_command(args) -> int:

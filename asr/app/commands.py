@@ -87,14 +87,15 @@ def run_transcribe(args) -> int:
         transcriber = _transcriber(args, args.raw_rate, timings=output is not None and output.needs_timings)
         failed = len(unreadable)
         for path, result in _each([item.path for item in inputs], transcriber, args.debug, names):
-            if result is None or not _emit(result, *destinations[path], output):
+            if result is None or not _emit(result, *destinations[path], output, args.model):
                 failed += 1
     return 1 if failed else 0
 
 
-def _emit(result, name: str, target: Path | None, output) -> bool:
+def _emit(result, name: str, target: Path | None, output, model: str) -> bool:
     """Print the transcript, or write it to `target`; False (with one stderr line) if it cannot be written."""
     result.path = name
+    result.model = model
     if output is None:
         print(f"{readable(name)}\t{result.text}", flush=True)  # one line, two fields, whatever the name
     elif target is None:

@@ -28,6 +28,7 @@ class Transcript:
     seconds: float  # wall-clock seconds taken
     chars: list = field(default_factory=list)  # [{"char", "start"}]
     words: list = field(default_factory=list)  # [{"word", "start", "end"}]
+    model: str = ""  # the model directory or file that transcribed it
 
 
 @dataclass

@@ -39,6 +39,10 @@ class SyntheticSettings:
     sample_rate: int
     seed: int
     num_utterances: int
+    # Where this corpus starts in the seeded sentence order: a corpus with the same seed and sentence
+    # settings that starts at or after another one's end (its sentence_offset + num_utterances)
+    # shares no sentence with it (the base preset starts after the default's 1600).
+    sentence_offset: int
     sentences: str  # "wordnet" (real sentences) or "words" (random phrases of frequent words)
     sentence_words: tuple[int, int]  # inclusive [min, max] words of a wordnet sentence
     max_word_rank: int | None  # wordnet sentences whose every word is among this many most frequent (None: any)
@@ -85,6 +89,7 @@ class SyntheticSettings:
         _require(self.sentences in SENTENCE_SOURCES, f"sentences must be one of {SENTENCE_SOURCES}", self.sentences)
         _require(self.sample_rate > 0, "sample_rate must be > 0", self.sample_rate)
         _require(self.num_utterances > 0, "num_utterances must be > 0", self.num_utterances)
+        _require(self.sentence_offset >= 0, "sentence_offset must be >= 0", self.sentence_offset)
         _require(self.max_word_rank is None or self.max_word_rank >= 1, "max_word_rank must be null or >= 1",
                  self.max_word_rank)
         _require(len(self.engines) > 0 and len(set(self.engines)) == len(self.engines),
@@ -160,11 +165,16 @@ def split_sizes(settings: SyntheticSettings) -> dict[str, int]:
 
 
 def sentence_pool(settings: SyntheticSettings) -> list[str]:
-    """`num_utterances` distinct sentences in a seeded order (each used once, so splits share none)."""
+    """`num_utterances` distinct sentences in a seeded order (each used once, so splits share none).
+
+    They are positions [sentence_offset, sentence_offset + num_utterances) of one seeded order of all
+    the candidate sentences, so corpora at different offsets of the same order never share a sentence.
+    """
     rng_seed = (settings.seed, SENTENCE_STREAM, 0)
+    wanted = settings.sentence_offset + settings.num_utterances
     if settings.sentences == "words":
         words = frequent_words(settings.word_list_size)
-        return make_sentences(words, settings.num_utterances, settings.words_per_utterance, seed=rng_seed)
+        return make_sentences(words, wanted, settings.words_per_utterance, seed=rng_seed)[settings.sentence_offset:]
     from asr.corpus.text_source import wordnet_sentences
 
     pool = wordnet_sentences(*settings.sentence_words)
@@ -172,11 +182,12 @@ def sentence_pool(settings: SyntheticSettings) -> list[str]:
         # Everyday words: a recogniser meets "table" far more often than "scrofulous"
         known = set(frequent_words(settings.max_word_rank))
         pool = [sentence for sentence in pool if set(normalise_text(sentence).split()) <= known]
-    if len(pool) < settings.num_utterances:
+    if len(pool) < wanted:
         within = "" if settings.max_word_rank is None else f" within the {settings.max_word_rank} most frequent words"
+        offset = f" after data.sentence_offset {settings.sentence_offset}" if settings.sentence_offset else ""
         raise UserError(f"only {len(pool)} WordNet sentences of {list(settings.sentence_words)} words{within}; "
-                        f"data.num_utterances is {settings.num_utterances}")
-    order = np.random.default_rng(rng_seed).permutation(len(pool))[: settings.num_utterances]
+                        f"data.num_utterances is {settings.num_utterances}{offset}")
+    order = np.random.default_rng(rng_seed).permutation(len(pool))[settings.sentence_offset : wanted]
     return [pool[i] for i in order]
 
 

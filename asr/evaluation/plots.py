@@ -26,3 +26,19 @@ def save_posteriorgram(path, log_probs: np.ndarray, vocab: Vocabulary, reference
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=80)
     plt.close(fig)
+
+
+def save_learning_curve(path, curve, columns: dict) -> None:
+    """CER against training hours: one line per `columns` item (curve column -> legend label)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    for column, label in columns.items():
+        if column in curve:
+            ax.plot(curve["train_hours"], 100 * curve[column], marker="o", markersize=3, label=label)
+    ax.set_xlabel("training hours (2 CPU cores)")
+    ax.set_ylabel("CER (%), greedy")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)

@@ -32,7 +32,7 @@ def predict_dataset(forward, dataset, vocab: Vocabulary, subsample: int, strateg
             utt_id = utt_id.decode()
             yield dict(
                 id=utt_id,
-                hypothesis=vocab.decode(paths[k]),
+                hypothesis=vocab.decode(paths[k]).strip(),  # as `asr transcribe` prints it: same CER both ways
                 loss=float(losses[k]),
                 seconds=share,
                 log_probs=log_probs[k, : steps[k]] if keep_log_probs and utt_id in keep_log_probs else None,

@@ -9,7 +9,8 @@ training steps on 2 CPU cores (bench: `python -m bench --only recurrent`).
 
 The weights are Keras' own (kernel, recurrent_kernel, bias, same layout), so a bundle loads into
 either class. On a GPU, and for any setting the fast loop does not cover (cell dropout, GRU with
-reset_after=False), they defer to Keras, which picks cuDNN where it can.
+reset_after=False), they defer to Keras, which picks cuDNN where it can. A training GRU's loop has its
+gradient written out (asr/model/gru_gradient.py) rather than TensorFlow's autodiff of the loop.
 """
 
 import keras
@@ -17,6 +18,8 @@ import tensorflow as tf
 from keras import ops
 # backend.rnn: the masked loop Keras' own layers run. It has no public name; keras.ops.scan knows nothing of masks.
 from keras.src import backend
+
+from asr.model.gru_gradient import has_written_gradient, masked_gru
 
 
 def _keras_should_run(layer) -> bool:
@@ -44,12 +47,20 @@ def _first(value):
 class InputProjectedGRU(keras.layers.GRU):
     """keras.layers.GRU (reset_after=True) with all steps' input projections in one product."""
 
+    # False: training differentiates the loop below by autodiff (bench/ compares the two)
+    written_gradient = True
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if _keras_should_run(self):
             return super().inner_loop(sequences, initial_state, mask, training=training)
         cell, units = self.cell, self.units
         input_bias, recurrent_bias = ops.unstack(cell.bias, 2, axis=0)  # each (3 * units,): z, r, h
         projected = ops.matmul(sequences, cell.kernel) + input_bias  # (batch, steps, 3 * units)
+        if training and self.written_gradient and not self.unroll and has_written_gradient(cell):
+            # inference (and so export) keeps the loop below: only the gradient differs
+            return masked_gru(projected, _first(initial_state), cell.recurrent_kernel,
+                              recurrent_bias, _first(mask), self.go_backwards, self.zero_output_for_mask,
+                              self.return_sequences)
 
         def step(projected_t, states):
             h_previous = states[0]  # (batch, units)

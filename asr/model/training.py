@@ -53,6 +53,14 @@ class TrainSettings:
     batch_frames: int | None = None  # batches of about this many padded frames (None: batch_size utterances)
     warmup_steps: int = 0  # the learning rate rises linearly over the first updates (large batches start steadier)
 
+    # train.* keys the stage reads itself: where the weights start (asr.model.initial) and the tracked test sets
+    STAGE_KEYS = ("init", "track")
+
+    @classmethod
+    def from_config(cls, train) -> "TrainSettings":
+        """From the `train` config group, less the keys the stage reads itself."""
+        return cls(**{key: value for key, value in dict(train).items() if key not in cls.STAGE_KEYS})
+
     def validate(self) -> None:
         checks = [
             ("train.batch_size", self.batch_size, self.batch_size >= 1),
@@ -150,13 +158,16 @@ def evaluate_dev(forward, dev_dataset, references: dict, vocab, subsample: int):
 
 
 def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: TrainSettings, subsample: int,
-        checkpoint_dir, live, fingerprint: str, resume: bool, log=print, strategy=None, write_checkpoints=True):
+        checkpoint_dir, live, fingerprint: str, resume: bool, log=print, strategy=None, write_checkpoints=True,
+        track=None):
     """Train until epochs, early stopping or the time budget; returns (best model, summary dict).
 
     `train_data(epoch)` gives that epoch's shuffled batches (seeded by the epoch, so a resumed run sees
     the same order as an uninterrupted one). `strategy`: a tf.distribute strategy that `model` was
     built under (None: one device); every worker sees the same global batches and decisions, and
     only one with `write_checkpoints` writes the checkpoint (all read it to resume).
+    `track(forward)`: metrics of other test sets logged after every epoch for a learning curve (its time is not
+    training time, and nothing is chosen by it).
     """
     with strategy.scope() if strategy else contextlib.nullcontext():
         optimizer = settings.make_optimizer()
@@ -170,6 +181,8 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
                      updates=0)
     else:
         log(f"train: resuming after epoch {state['epoch']} (best dev CER {state['best_cer']:.4f})")
+        if state.pop("finished", False):  # a run that met its epochs or time budget, continued with a higher one
+            state["stopped"] = None
         rewind_live(live, state["epoch"])
         state.setdefault("updates", 0)  # a checkpoint written before warmup existed
     optimizer.learning_rate = state["learning_rate"]
@@ -213,7 +226,8 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
 
         metrics = {"train/loss": float(np.mean(losses)) if losses else float("nan"), "dev/loss": dev_loss,
                    "dev/cer": dev_cer, "learning_rate": float(optimizer.learning_rate.numpy()),
-                   "epoch_seconds": epoch_seconds, "train/frames_per_second": frames / max(train_seconds, 1e-9)}
+                   "epoch_seconds": epoch_seconds, "train/frames_per_second": frames / max(train_seconds, 1e-9),
+                   "train_hours": state["seconds"] / 3600, **(track(forward) if track else {})}
         for name, value in metrics.items():
             live.log_metric(name, round(value, 6))
         live.next_step()
@@ -221,7 +235,7 @@ def fit(model, train_data, dev_dataset, dev_references: dict, vocab, settings: T
             f"dev CER {dev_cer:.4f}, lr {metrics['learning_rate']:.2g}, {epoch_seconds:.0f}s")
         state["epoch"] = epoch
         if state["stopped"] is None and state["seconds"] > settings.max_minutes * 60 and epoch < settings.epochs:
-            state["stopped"] = f"time budget of {settings.max_minutes} min reached"
+            state["stopped"] = f"{BUDGET_STOP} {settings.max_minutes} min reached"
         if write_checkpoints:
             save_checkpoint(checkpoint_dir, model, optimizer, best_model, state)
 
@@ -243,11 +257,32 @@ def rewind_live(live, completed_epochs: int) -> None:
     live.step = completed_epochs
 
 
-def can_resume(checkpoint_dir, fingerprint: str) -> bool:
-    """True if the checkpoint is an unfinished run with the same settings and data."""
+BUDGET_STOP = "time budget of"  # how state["stopped"] begins when train.max_minutes ended the run
+
+
+def resume_fingerprint_settings(train: dict) -> dict:
+    """The train settings a checkpoint must match to be resumed: all but the limits that only say when to stop.
+
+    Raising train.epochs or train.max_minutes continues a run instead of starting it again; the loop is
+    deterministic, so that ends where an uninterrupted run with the higher limit would. A cosine schedule's
+    rates depend on train.epochs, so there it stays.
+    """
+    ignored = {"max_minutes"} | ({"epochs"} if train.get("lr_schedule", "plateau") != "cosine" else set())
+    return {key: value for key, value in train.items() if key not in ignored}
+
+
+def can_resume(checkpoint_dir, fingerprint: str, settings: TrainSettings | None = None) -> bool:
+    """True if the checkpoint is a run with the same settings and data that is unfinished, or that met its
+    epochs or time budget where `settings` now allow more (an early-stopped run is final)."""
     state = read_state(checkpoint_dir)
-    return (state is not None and state.get("format") == FORMAT and state.get("fingerprint") == fingerprint
-            and not state.get("finished"))
+    if state is None or state.get("format") != FORMAT or state.get("fingerprint") != fingerprint:
+        return False
+    if not state.get("finished"):
+        return True
+    stopped = state.get("stopped")
+    limits_only = stopped is None or stopped.startswith(BUDGET_STOP)
+    return (settings is not None and limits_only and state["epoch"] < settings.epochs
+            and state["seconds"] < settings.max_minutes * 60)
 
 
 def _update_schedule(state, epoch, dev_cer, settings: TrainSettings, optimizer, best_model, model):

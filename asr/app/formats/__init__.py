@@ -1,6 +1,6 @@
 """Output formats of `asr transcribe --format`: a renderer per format, from a transcript record to a document.
 
-A record is `Transcript.__dict__` (path, text, duration, seconds, chars, words). A new format is a render
+A record is `Transcript.__dict__` (path, text, duration, seconds, chars, words, model). A new format is a render
 function in a module here and one entry in FORMATS.
 """
 

@@ -17,5 +17,5 @@ def render_tsv(record: dict) -> str:
 
 
 def render_json(record: dict) -> str:
-    """The record as one JSON line: path, text, duration, seconds, chars, words (what `--json` prints)."""
+    """The record as one JSON line: path, text, duration, seconds, chars, words, model (what `--json` prints)."""
     return json.dumps(record) + "\n"
