@@ -76,7 +76,9 @@ def differing_keys(bundle: Bundle, model_settings: ModelSettings, features: Feat
         for key in sorted(set(here) | set(there)):
             if here.get(key) != there.get(key):
                 differ.append(f"{prefix}.{key} ({here.get(key)!r} here, {there.get(key)!r} there)")
-    if vocab.characters != bundle.vocab.characters:
+    if vocab.unit != bundle.vocab.unit:
+        differ.append(f"labels.unit ({vocab.unit!r} here, {bundle.vocab.unit!r} there)")
+    elif vocab.characters != bundle.vocab.characters:
         differ.append(f"labels.characters ({vocab.characters!r} here, {bundle.vocab.characters!r} there)")
     return differ
 

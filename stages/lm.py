@@ -12,6 +12,8 @@ from asr.lm.corpus_text import lm_sentences
 from asr.lm.lexicon import character_sentence, write_lexicon
 from asr.lm.ngram import estimate_arpa
 from asr.text.normalise import normalise_each
+from asr.corpus.pronounce import lexicon_spellings
+from asr.text.vocab import Vocabulary
 from stages.entry import rebase_paths, stage_main, sweep_job_dir
 
 
@@ -50,11 +52,15 @@ def run(cfg) -> None:
         words = estimate_arpa(sentences, tmp / "words.arpa", cfg.lm.order)
         estimate_arpa([character_sentence(s) for s in sentences], tmp / "chars.arpa", cfg.lm.char_order)
         vocabulary = sorted({w for s in sentences for w in s.split()})
-        write_lexicon(vocabulary, tmp / "lexicon.txt")
+        # Spelled in the acoustic model's unit (labels.unit): letters, or phones (labels/vocab.json says which).
+        label_vocab = Vocabulary.load(labels / "vocab.json")
+        spelled = write_lexicon(vocabulary, tmp / "lexicon.txt", spellings=lexicon_spellings(vocabulary, label_vocab))
         write_json(tmp / "report.json", dict(sentences=len(sentences), words=len(vocabulary), order=words.order,
-                                             train_sentences=len(texts["train"])))
-    print(f"lm: {len(sentences)} sentences ({len(texts['train'])} from train), {len(vocabulary)} words, "
-          f"word {words.order}-gram + character {cfg.lm.char_order}-gram -> {out_dir}")
+                                             train_sentences=len(texts["train"]), unit=label_vocab.unit,
+                                             lexicon_words=spelled))
+    print(f"lm: {len(sentences)} sentences ({len(texts['train'])} from train), {len(vocabulary)} words "
+          f"({spelled} in the {label_vocab.unit} lexicon), word {words.order}-gram + character {cfg.lm.char_order}-gram "
+          f"-> {out_dir}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ def train(cfg) -> dict:
     from asr.model.distribute import describe_devices, make_strategy, writes_outputs
     from asr.model.network import ModelSettings, build_model
     from asr.model.training import TrainSettings, can_resume, fit, resume_fingerprint_settings
+    from asr.text.labels import encode_labels
     from asr.text.vocab import Vocabulary
 
     model_settings, settings = ModelSettings(**cfg.model), TrainSettings.from_config(cfg.train)
@@ -66,8 +67,10 @@ def train(cfg) -> dict:
     # Workers other than the chief log to a directory that vanishes (TensorFlow's documented pattern).
     scratch = tempfile.TemporaryDirectory(prefix="asr-train-worker-")
     live = Live(cfg.paths.live if chief else scratch.name, resume=resume, dvcyaml=False, save_dvc_exp=False)
+    # Dev CER is over the label symbols: characters, or phones with labels.unit=phone (a phone error rate).
+    dev_references = {row.id: vocab.decode(encode_labels(row.label)) for row in splits["dev"].itertuples()}
     best_model, state = fit(
-        model, lambda epoch: dataset("train", True, epoch), dataset("dev", False), dict(zip(splits["dev"].id, splits["dev"].text)),
+        model, lambda epoch: dataset("train", True, epoch), dataset("dev", False), dev_references,
         vocab, settings, model_settings.subsample, cfg.paths.checkpoint, live, fingerprint, resume,
         strategy=strategy, write_checkpoints=chief, track=track,
     )

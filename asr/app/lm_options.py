@@ -11,6 +11,7 @@ from asr.lm.corpus_text import lm_sentences
 from asr.lm.lexicon import write_lexicon
 from asr.lm.ngram import estimate_arpa
 from asr.text.normalise import normalise_each
+from asr.corpus.pronounce import lexicon_spellings
 from asr.text.vocab import Vocabulary
 
 TEXT_LM_ORDER = 3
@@ -47,5 +48,7 @@ def text_lm_decoder(path: Path, vocab: Vocabulary, settings: LexiconBeamSettings
     sentences = lm_sentences(normalise_each(lines, skipped), [], [])
     with tempfile.TemporaryDirectory(prefix="asr-lm-") as tmp:
         estimate_arpa(sentences, Path(tmp) / "words.arpa", TEXT_LM_ORDER)
-        write_lexicon(sorted({w for s in sentences for w in s.split()}), Path(tmp) / "lexicon.txt", vocab.characters)
+        words = sorted({w for s in sentences for w in s.split()})
+        write_lexicon(words, Path(tmp) / "lexicon.txt", None if vocab.unit == "phone" else vocab.characters,
+                      lexicon_spellings(words, vocab))
         return LexiconBeamDecoder(vocab, Path(tmp) / "words.arpa", Path(tmp) / "lexicon.txt", settings)

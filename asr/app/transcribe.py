@@ -73,6 +73,12 @@ class Transcriber:
                  raw_rate: int | None = None, batch_size: int = 16, timings: bool = True, lm_decoder=None):
         if strategy == "lm" and lm_decoder is None:
             raise UserError("--decode lm needs a language model")
+        if bundle.vocab.unit == "phone" and strategy != "lm":
+            raise UserError("this model predicts phones (labels.unit=phone): transcribe with --decode lm, "
+                            "whose lexicon turns its phones into words")
+        if bundle.vocab.unit == "phone" and timings:
+            raise UserError("word and character timings (srt, vtt, json) need a character model; this one predicts "
+                            "phones: use the text or tsv format")
         self.bundle, self.strategy, self.beam_width, self.lm_decoder = bundle, strategy, beam_width, lm_decoder
         self.chunk_seconds, self.raw_rate = chunk_seconds, raw_rate
         self.batch_size, self.timings = max(1, batch_size), timings

@@ -21,6 +21,24 @@ def load_lm_decoder(lm_dir, vocab: Vocabulary, settings: LexiconBeamSettings, le
     return LexiconBeamDecoder(vocab, lm_dir / WORD_LM, lm_dir / LEXICON, settings)
 
 
+def load_word_decoder(lm_dir, vocab: Vocabulary, settings: LexiconBeamSettings) -> LexiconBeamDecoder:
+    """A phone model's plain decoder: the lexicon search without an LM, so its hypotheses are words as a
+    character model's greedy ones are (any lexicon word, each scored by its phones alone)."""
+    lexicon = Path(lm_dir) / LEXICON
+    if not lexicon.is_file():
+        raise UserError(f"{lm_dir}: no lexicon ({LEXICON} missing; run the `lm` stage): a phone model needs it "
+                        "to turn phones into words")
+    return LexiconBeamDecoder(vocab, None, lexicon, settings)
+
+
+def with_lexicon_words(rows, decoder: LexiconBeamDecoder):
+    """Replace each row's hypothesis (a phone model's phone codes) by the lexicon's words for its log_probs."""
+    for row in rows:
+        start = time.perf_counter()
+        words = decoder.decode(row["log_probs"])
+        yield dict(row, hypothesis=words, seconds=row["seconds"] + time.perf_counter() - start)
+
+
 def with_lm_hypotheses(rows, decoder: LexiconBeamDecoder):
     """Add hypothesis_lm and seconds_lm (the forward share plus the LM search) to each prediction row from its
     log_probs, one row at a time as the rows stream past (no split's log-probabilities are ever held together)."""

@@ -12,7 +12,7 @@ from asr.csvio import read_text_table, spreadsheet_safe
 from asr.decoding.ctc import STRATEGIES
 from asr.decoding.lexicon_beam import LexiconBeamSettings
 from asr.errors import UserError
-from asr.evaluation.lm_decode import load_lm_decoder
+from asr.evaluation.lm_decode import load_lm_decoder, load_word_decoder
 from asr.evaluation.plots import save_posteriorgram
 from asr.evaluation.split import decode_split
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
@@ -103,7 +103,12 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
     """
     settings.validate()  # fail before loading anything
     bundle = load_bundle(model_dir)
-    lm_decoder = None
+    lm_decoder = word_decoder = None
+    if bundle.vocab.unit == "phone":  # its plain decoding too must end in words: the lexicon, no LM
+        if lm_dir is None or settings.lm_lexicon_free:
+            raise UserError(f"{model_dir} predicts phones (labels.unit=phone): evaluating it needs the `lm` stage's "
+                            "lexicon, with decode.lm_lexicon_free false")
+        word_decoder = load_word_decoder(lm_dir, bundle.vocab, settings.lm_settings())
     if lm_dir is not None:
         lm_decoder = load_lm_decoder(lm_dir, bundle.vocab, settings.lm_settings(), settings.lm_lexicon_free)
     test_ids = read_text_table(Path(labels_dir) / "test.csv")["id"]
@@ -112,7 +117,7 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
 
     def decode(split, posteriorgram_ids=frozenset()):
         return decode_split(bundle, forward, features_dir, labels_dir, split, settings.strategy, settings.beam_width,
-                            posteriorgram_ids, lm_decoder=lm_decoder)
+                            posteriorgram_ids, lm_decoder=lm_decoder, word_decoder=word_decoder)
 
     test, dev = decode("test", shown), decode("dev")
     if test.empty:
@@ -128,7 +133,8 @@ def evaluate_bundle(model_dir, features_dir, labels_dir, eval_dir, settings: Dec
         test_unalignable=report_problems(test, "test", log),
         dev_unalignable=report_problems(dev, "dev", log) if len(dev) else 0,
         rtf=round(test["seconds"].sum() / test["duration"].astype(float).sum(), 5),
-        decode=settings.strategy,
+        decode=settings.strategy if word_decoder is None else "lexicon, no LM (phone model)",
+        unit=bundle.vocab.unit,
         **(lm_metrics(test, dev) if lm_decoder is not None else {}),
         **per_engine(test, heldout_engine),
     )

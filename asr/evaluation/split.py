@@ -6,7 +6,7 @@ import pandas as pd
 
 from asr.bundle import Bundle
 from asr.errors import UserError
-from asr.evaluation.lm_decode import with_lm_hypotheses
+from asr.evaluation.lm_decode import with_lexicon_words, with_lm_hypotheses
 from asr.metrics import utterance_cer
 from asr.model.data import make_dataset, read_labels
 from asr.model.inference import predict_dataset
@@ -24,7 +24,8 @@ def missing_features_error(predictions: pd.DataFrame, labels: pd.DataFrame, feat
 
 
 def decode_split(bundle: Bundle, forward, features_dir, labels_dir, split: str, strategy: str, beam_width: int,
-                 posteriorgram_ids=frozenset(), batch_size: int = 32, lm_decoder=None) -> pd.DataFrame:
+                 posteriorgram_ids=frozenset(), batch_size: int = 32, lm_decoder=None,
+                 word_decoder=None) -> pd.DataFrame:
     """Per-utterance predictions for EVERY labelled utterance of `split`: the labels' descriptive columns +
     hypothesis, loss, seconds, cer, problem (+ hypothesis_lm, seconds_lm with `lm_decoder`).
 
@@ -32,14 +33,18 @@ def decode_split(bundle: Bundle, forward, features_dir, labels_dir, split: str, 
     (leaving it out would flatter CER); its loss is +inf and `problem` says why ("" for the others).
     Utterances stream through the network and the LM search one batch at a time; log_probs (steps, classes)
     are kept only for `posteriorgram_ids`, so memory grows with the split by a few numbers per utterance.
+    `word_decoder` (a phone model's, asr.evaluation.lm_decode.load_word_decoder) turns each hypothesis's phones
+    into words before it is scored.
     """
     labels = read_labels(Path(labels_dir) / f"{split}.csv")
     problems = dict(filter_alignable(labels, bundle.model_settings.subsample)[1])
     shown = set(posteriorgram_ids)
     dataset = make_dataset(features_dir, split, labels, bundle.normaliser, batch_size, False, 0, bundle.features.dim)
     rows = predict_dataset(forward, dataset, bundle.vocab, bundle.model_settings.subsample, strategy, beam_width,
-                           set(labels["id"]) if lm_decoder is not None else shown)  # the LM search reads them all
+                           set(labels["id"]) if lm_decoder or word_decoder else shown)  # the searches read them all
     columns = ["id", "hypothesis", "loss", "seconds", "log_probs"]
+    if word_decoder is not None:
+        rows = with_lexicon_words(rows, word_decoder)
     if lm_decoder is not None:
         rows = with_lm_hypotheses(rows, lm_decoder)
         columns += ["hypothesis_lm", "seconds_lm"]

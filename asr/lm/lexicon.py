@@ -1,9 +1,11 @@
-"""The lexicon: each word's spelling in acoustic-model characters, in flashlight's text format.
+"""The lexicon: each word's spelling in acoustic-model symbols, in flashlight's text format.
 
 One line per word, fields separated by whitespace (flashlight's loadWords): the word, then its
 characters, then the word separator:
 
     hello	h e l l o |
+
+With labels.unit=phone the spelling is the word's phones (asr.text.phones' codes): `hello	h ʌ l o |`.
 
 The acoustic vocabulary marks word boundaries with ' ', which cannot be a field of a
 whitespace-separated file, so it is written as WORD_SEPARATOR ('|', wav2letter's convention);
@@ -22,7 +24,7 @@ SPECIAL_WORDS = ("<s>", "</s>", "<unk>")
 
 
 def spell(word: str) -> list[str]:
-    """'hello' -> ['h', 'e', 'l', 'l', 'o', '|']: the tokens a CTC path must emit for the word."""
+    """'hello' -> ['h', 'e', 'l', 'l', 'o', '|']: the tokens a CTC path must emit for the word (or its phones)."""
     return [*word, WORD_SEPARATOR]
 
 
@@ -41,13 +43,21 @@ def check_word(word: str, characters: str | None = None) -> None:
             raise UserError(f"lexicon word {word!r}: characters {unknown} are not in the vocabulary")
 
 
-def write_lexicon(words: Iterable[str], path, characters: str | None = None) -> int:
-    """Write one `word<TAB>w o r d |` line per distinct word (sorted), atomically; returns the count."""
+def write_lexicon(words: Iterable[str], path, characters: str | None = None,
+                  spellings: dict[str, str] | None = None) -> int:
+    """Write one `word<TAB>w o r d |` line per distinct word (sorted), atomically; returns the count.
+
+    `spellings` ({word: symbols}, the phone unit's): each word is spelled by it instead of by its letters,
+    and a word it lacks is left out.
+    """
     unique = sorted(set(words) - set(SPECIAL_WORDS))
     for word in unique:
         check_word(word, characters)
+    if spellings is not None:
+        unique = [word for word in unique if spellings.get(word)]
+    lines = [f"{word}\t{' '.join(spell(spellings[word] if spellings is not None else word))}\n" for word in unique]
     with atomic_path(path) as tmp:
-        tmp.write_text("".join(f"{word}\t{' '.join(spell(word))}\n" for word in unique), encoding="utf-8")
+        tmp.write_text("".join(lines), encoding="utf-8")
     return len(unique)
 
 

@@ -23,16 +23,28 @@ def encode_labels(ids: str) -> list[int]:
     return [int(x) for x in str(ids).split()]
 
 
-def label_split(manifest: pd.DataFrame, num_frames: dict[str, int], vocab: Vocabulary, oov: str):
-    """Normalise, filter and encode one split. Returns (labels frame, dropped rows, oov Counter)."""
+def label_split(manifest: pd.DataFrame, num_frames: dict[str, int], vocab: Vocabulary, oov: str,
+                characters: str | None = None, spell=None):
+    """Normalise, filter and encode one split. Returns (labels frame, dropped rows, oov Counter).
+
+    `characters`: the transcripts' alphabet (default: the vocabulary's own). `spell`: normalised text ->
+    the symbols `vocab` encodes (labels.unit=phone: asr.corpus.pronounce.Pronouncer.spell_text); the
+    `text` column keeps the words, the `label` column the encoded symbols.
+    """
     rows, dropped, oov_counts = [], [], Counter()
     for utt in manifest.itertuples(index=False):
         try:
-            text, unknown = apply_vocabulary(normalise_text(str(utt.text)), vocab.characters, oov)
+            text, unknown = apply_vocabulary(normalise_text(str(utt.text)), characters or vocab.characters, oov)
         except TextError as exc:
             text, unknown, problem = "", Counter(), f"cannot normalise the transcript: {exc}"
         else:
             problem = None
+        symbols = text
+        if spell is not None and text and not problem:
+            try:
+                symbols = spell(text)
+            except TextError as exc:
+                problem = f"cannot spell the transcript in {vocab.unit}s: {exc}"
         oov_counts.update(unknown)
         frames = num_frames.get(utt.id)
         reason = None
@@ -45,7 +57,7 @@ def label_split(manifest: pd.DataFrame, num_frames: dict[str, int], vocab: Vocab
         elif not text:
             reason = "empty transcript after normalisation"
         else:
-            label = vocab.encode(text)
+            label = vocab.encode(symbols)
             if steps_needed(label) > frames:
                 reason = f"cannot align: {frames} frames < {steps_needed(label)} needed for {len(label)} labels"
         if reason:

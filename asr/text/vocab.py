@@ -1,4 +1,5 @@
-"""Character vocabulary with an explicit CTC blank, saved as a versioned vocab.json.
+"""Output vocabulary (characters, or phones written one character each) with an explicit CTC blank,
+saved as a versioned vocab.json.
 
 Convention (stated once, tested): the blank is index 0, as in keras.ops.ctc_loss/ctc_decode
 (mask_index=0) and most toolkits; characters are 1..N in the configured order. The old
@@ -15,11 +16,13 @@ from asr.errors import UserError
 VOCAB_VERSION = 1
 BLANK_INDEX = 0
 BLANK_TOKEN = "<blank>"
+UNITS = ("char", "phone")  # labels.unit: what the symbols are (phone: asr.text.phones' codes)
 
 
 @dataclass(frozen=True)
 class Vocabulary:
     characters: str  # the non-blank symbols, in index order 1..N
+    unit: str = "char"
 
     @property
     def size(self) -> int:
@@ -43,14 +46,26 @@ class Vocabulary:
         return "".join(self.characters[i - 1] for i in ids if 1 <= i <= len(self.characters))
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "version": VOCAB_VERSION,
             "blank_index": BLANK_INDEX,
             "tokens": [BLANK_TOKEN, *self.characters],
         }
+        if self.unit == "phone":  # older readers see an unknown key; a char vocab.json is unchanged
+            from asr.text.phones import ARPABET
+
+            data.update(unit="phone", arpabet=[BLANK_TOKEN, *(ARPABET.get(ch, "|") for ch in self.characters)])
+        return data
 
     def save(self, path) -> None:
         write_json(path, self.to_json())
+
+    @classmethod
+    def phones(cls) -> "Vocabulary":
+        """The phone vocabulary of labels.unit=phone: ' ' (the word boundary), then the 39 phones."""
+        from asr.text.phones import PHONE_CHARACTERS
+
+        return cls(PHONE_CHARACTERS, "phone")
 
     @classmethod
     def from_characters(cls, characters: str) -> "Vocabulary":
@@ -75,4 +90,7 @@ class Vocabulary:
             raise UserError(f"{path}: blank must be token {BLANK_INDEX} ({BLANK_TOKEN!r})")
         if any(len(t) != 1 for t in tokens[1:]):
             raise UserError(f"{path}: every non-blank token must be one character")
-        return cls.from_characters("".join(tokens[1:]))
+        unit = data.get("unit", "char")
+        if unit not in UNITS:
+            raise UserError(f"{path}: unit must be one of {', '.join(UNITS)}, got {unit!r}")
+        return cls(cls.from_characters("".join(tokens[1:])).characters, unit)

@@ -26,6 +26,7 @@ ESPEAK_RATE, ESPEAK_PITCH = 1, 3
 ESPEAK_CHARS_UTF8 = 1
 POS_CHARACTER = 1
 EE_OK = 0
+PHONEMES_IPA = 0x02  # espeak_TextToPhonemes' phonememode bit: IPA symbols instead of eSpeak's ASCII names
 
 # int callback(short *wav, int numsamples, espeak_EVENT *events); returning 0 means "continue".
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
@@ -181,6 +182,23 @@ class EspeakSynth:
         return samples.astype(np.float32) / 32768.0, self.sample_rate
 
 
+    def ipa(self, words: list[str], voice: str = "en-us") -> list[str]:
+        """Each word's pronunciation as eSpeak NG reads it, in IPA with stress marks: 'hello' -> 'həlˈoʊ'."""
+        self.check_voice(voice)
+        result = []
+        with self._lock, _fresh_library(self.library_path) as lib:
+            self._initialise(lib)
+            status = lib.espeak_SetVoiceByName(self._espeak_voice_name(voice))
+            if status != EE_OK:
+                raise UserError(f"eSpeak NG voice {voice!r} cannot be loaded (error {status})")
+            for word in words:
+                text = ctypes.c_char_p(word.encode("utf-8") + b"\0")
+                clauses = []
+                while text.value:  # eSpeak returns one clause per call and moves `text` past it (NULL at the end)
+                    clauses.append(lib.espeak_TextToPhonemes(ctypes.byref(text), ESPEAK_CHARS_UTF8, PHONEMES_IPA))
+                result.append(" ".join(c.decode("utf-8") for c in clauses if c))
+        return result
+
 @contextmanager
 def _fresh_library(path: Path):
     """dlopen libespeak-ng with pristine globals; terminate and dlclose it afterwards."""
@@ -231,6 +249,8 @@ def _declare_signatures(lib) -> None:
     lib.espeak_Terminate.restype = ctypes.c_int
     lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
     lib.espeak_ng_SetRandSeed.restype = None
+    lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
 
 
 class EspeakEngine:

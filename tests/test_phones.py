@@ -1,0 +1,148 @@
+"""labels.unit=phone: the phone set, CMUdict + eSpeak NG spellings, phone labels, and phones decoded to words."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asr.corpus.pronounce import Pronouncer, ipa_to_arpabet
+from asr.decoding.lexicon_beam import LexiconBeamDecoder
+from asr.errors import TextError, UserError
+from asr.lm.lexicon import read_lexicon, write_lexicon
+from asr.text.labels import label_split
+from asr.text.phones import PHONE_CHARACTERS, PHONE_CODES, encode_phones, to_arpabet
+from asr.text.vocab import Vocabulary
+from tests.conftest import run_stage
+
+
+def test_each_of_the_39_phones_is_one_distinct_character_after_the_word_boundary():
+    assert len(PHONE_CODES) == 39 and PHONE_CHARACTERS[0] == " "
+    assert len(set(PHONE_CHARACTERS)) == len(PHONE_CHARACTERS) == 40
+    assert all(len(code) == 1 for code in PHONE_CODES.values())
+
+
+def test_phones_lose_their_stress_and_read_back_as_arpabet():
+    assert encode_phones(["HH", "AH0", "L", "OW1"]) == "hʌlo"
+    assert to_arpabet("hʌlo wɝld") == "HH AH L OW | W ER L D"
+
+
+@pytest.mark.parametrize("ipa, phones", [
+    ("həlˈoʊ", ["HH", "AH", "L", "OW"]),        # stress mark dropped, oʊ one phone
+    ("tʃˈɜːtʃ", ["CH", "ER", "CH"]),             # affricates and the long ɜː
+    ("bˈʌʔn̩", ["B", "AH", "T", "N"]),            # glottal stop as CMUdict's T, syllabic mark dropped
+    ("lˈɪɾəl", ["L", "IH", "T", "AH", "L"]),      # the flap too
+])
+def test_espeak_ipa_maps_onto_arpabet(ipa, phones):
+    assert ipa_to_arpabet(ipa, "w") == phones
+
+
+def test_an_ipa_symbol_without_a_phone_names_the_word():
+    with pytest.raises(UserError, match=r"word 'gesundheit'.*'ʏ'"):
+        ipa_to_arpabet("ɡəzˈʏnthaɪt", "gesundheit")
+
+
+def test_cmudict_spells_its_words_and_espeak_the_others():
+    pronouncer = Pronouncer()
+    # CMUdict: hello HH AH0 L OW1 (its first pronunciation), world W ER1 L D.
+    assert pronouncer.spell_text("hello world") == "hʌlo wɝld"
+    # Not in CMUdict: eSpeak NG en-us reads it wˈɜːdnɪt -> W ER D N IH T.
+    assert pronouncer.spell_text("wordnet") == "wɝdnɪt"
+    assert pronouncer.from_espeak == {"wordnet"}
+
+
+def test_a_word_no_source_can_spell_is_a_text_error_for_its_utterance():
+    pronouncer = Pronouncer()
+    pronouncer.unspellable["qqq"] = "word 'qqq': eSpeak NG gives it no phones"
+    with pytest.raises(TextError, match="qqq"):
+        pronouncer.spell_text("hello qqq")
+
+
+def test_the_phone_vocabulary_round_trips_with_its_unit(tmp_path):
+    vocab = Vocabulary.phones()
+    vocab.save(tmp_path / "vocab.json")
+    data = json.loads((tmp_path / "vocab.json").read_text())
+    assert data["unit"] == "phone" and data["arpabet"][:3] == ["<blank>", "|", "AA"]
+    assert Vocabulary.load(tmp_path / "vocab.json") == vocab
+    Vocabulary.from_characters("ab").save(tmp_path / "chars.json")
+    assert "unit" not in json.loads((tmp_path / "chars.json").read_text())  # char vocab.json unchanged
+    assert Vocabulary.load(tmp_path / "chars.json").unit == "char"
+
+
+def test_phone_labels_encode_phones_and_keep_the_words_as_text():
+    manifest = pd.DataFrame(dict(id=["a", "b"], speaker="s", engine="espeak", duration="1.0", split="train",
+                                 text=["Hello, World!", "hello"]))
+    vocab = Vocabulary.phones()
+    labels, dropped, _ = label_split(manifest, {"a": 100, "b": 100}, vocab, "drop_char",
+                                     " abcdefghijklmnopqrstuvwxyz'", Pronouncer().spell_text)
+    assert labels["text"].tolist() == ["hello world", "hello"] and not dropped
+    index = {ch: i + 1 for i, ch in enumerate(PHONE_CHARACTERS)}
+    assert labels["label"][1] == " ".join(str(index[ch]) for ch in "hʌlo")
+    assert vocab.decode([int(i) for i in labels["label"][0].split()]) == "hʌlo wɝld"
+
+
+def test_the_lexicon_search_turns_a_phone_path_into_words(tmp_path):
+    vocab = Vocabulary.phones()
+    spellings = Pronouncer().spell_words(["hello", "world", "yellow"])
+    write_lexicon(["hello", "world", "yellow"], tmp_path / "lexicon.txt", spellings=spellings)
+    assert read_lexicon(tmp_path / "lexicon.txt")["hello"] == ["h", "ʌ", "l", "o", "|"]
+    # A CTC path that is sure of each symbol of "hʌlo wɝld", a blank between: (steps, 41 classes).
+    path = [s for ch in "hʌlo wɝld" for s in (vocab.encode(ch)[0], 0)]
+    log_probs = np.full((len(path), vocab.size), -20.0, np.float32)
+    log_probs[np.arange(len(path)), path] = 0.0
+    assert LexiconBeamDecoder(vocab, None, tmp_path / "lexicon.txt").decode(log_probs) == "hello world"
+
+
+@pytest.fixture(scope="module")
+def phone_run(tiny_data, tmp_path_factory):
+    """labels, lm, train and evaluate with labels.unit=phone on the tiny corpus: (config, root)."""
+    from stages import evaluate, labels, lm, train
+
+    cfg, _root = tiny_data
+    cfg = cfg.copy()
+    out = tmp_path_factory.mktemp("phones")
+    for key in ("labels", "lm", "model", "checkpoint", "live", "eval"):
+        cfg.paths[key] = str(out / key)
+    cfg.labels.unit = "phone"
+    for stage in (labels, lm, train, evaluate):
+        run_stage(stage, cfg)
+    return cfg, out
+
+
+def test_a_phone_run_trains_on_phones_and_is_scored_in_words(phone_run):
+    cfg, out = phone_run
+    vocab = Vocabulary.load(out / "labels" / "vocab.json")
+    assert vocab.unit == "phone" and vocab.characters == PHONE_CHARACTERS
+    train = pd.read_csv(out / "labels" / "train.csv", dtype=str, keep_default_na=False)
+    spelled = Pronouncer().spell_text(train["text"][0])
+    assert vocab.decode([int(i) for i in train["label"][0].split()]) == spelled
+    lexicon = read_lexicon(out / "lm" / "lexicon.txt")
+    word = train["text"][0].split()[0]
+    assert lexicon[word] == [*Pronouncer().spell_text(word), "|"]  # spelled in phones, not letters
+    metrics = json.loads((out / "eval" / "metrics.json").read_text())
+    assert metrics["unit"] == "phone" and metrics["decode"] == "lexicon, no LM (phone model)"
+    predictions = pd.read_csv(out / "eval" / "predictions.csv", dtype=str, keep_default_na=False)
+    # Every hypothesis, with or without the LM, is lexicon words: no phone symbol reaches the scores.
+    for column in ("hypothesis", "hypothesis_lm"):
+        words = {w for h in predictions[column] for w in h.split()}
+        assert words <= set(lexicon), column
+
+
+def test_a_phone_model_transcribes_through_the_lexicon_only(phone_run):
+    from asr.app.transcribe import Transcriber
+    from asr.bundle import load_bundle
+
+    bundle = load_bundle(phone_run[1] / "model")
+    with pytest.raises(UserError, match="predicts phones.*--decode lm"):
+        Transcriber(bundle, "greedy", timings=False)
+    with pytest.raises(UserError, match="timings .* need a character model"):
+        Transcriber(bundle, "lm", timings=True, lm_decoder=object())
+
+
+def test_fine_tuning_a_character_model_with_phone_labels_names_the_unit(phone_run, tmp_path):
+    from asr.bundle import differing_keys, load_bundle
+
+    bundle = load_bundle(phone_run[1] / "model")
+    differ = differing_keys(bundle, bundle.model_settings, bundle.features, Vocabulary.from_characters(" ab"))
+    assert differ == ["labels.unit ('char' here, 'phone' there)"]
