@@ -19,6 +19,8 @@ import threading
 
 # glog/absl's prefix: severity letter, MMDD, hh:mm:ss.micros (before absl starts: 0000 00:00:<epoch seconds>), thread, file:line]
 NATIVE_LOG_LINE = re.compile(rb"^[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\s:]+:\d+\] ")
+# The same prefix anywhere in a line: C++ writing while a progress bar's line is still open (no newline yet).
+EMBEDDED_NATIVE_LOG = re.compile(rb"[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\s:]+:\d+\] [^\n]*\n")
 NATIVE_LOG_START = re.compile(rb"^([IWE]\d{0,4}|[IWE]\d{4} [^\n]*)$")  # a line so far that may still be one
 ABSL_PREAMBLE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 
@@ -50,10 +52,13 @@ def _forward(read_fd: int, real_fd: int) -> None:
     pending, passing = b"", False  # the current line's bytes held back; whether it is known to pass
     with os.fdopen(read_fd, "rb", buffering=0) as pipe:
         while chunk := pipe.read(65536):
-            for segment in chunk.splitlines(keepends=True):
+            for position, segment in enumerate(chunk.splitlines(keepends=True)):
                 complete = segment.endswith(b"\n")
+                if passing and position == 0 and _may_become_native_log_line(segment.rstrip(b"\n")):
+                    passing = False  # a new write that starts like a log line, after a bar's open line
                 if passing:
-                    os.write(real_fd, segment)
+                    # A log line written into the open line (in the same read) is cut out, newline and all.
+                    os.write(real_fd, EMBEDDED_NATIVE_LOG.sub(b"", segment) if complete else segment)
                 elif complete:
                     line, pending = pending + segment, b""
                     if not is_native_log_line(line):

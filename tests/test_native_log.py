@@ -68,3 +68,19 @@ def test_disabled_it_changes_nothing():
     assert result.returncode == 0, result.stderr
     lines = result.stderr.split(b"\n")
     assert PREAMBLE in lines and DT_BOOL in lines and lines.count(ONEDNN_ON) == 2
+
+
+def test_a_log_line_written_while_a_progress_bar_line_is_open_is_dropped():
+    # tqdm leaves its line open (no newline); C++ then writes its line on fd 2, in another write or the same one.
+    result = run_writer(r"""
+import os
+from asr.native_log import native_logs_hidden
+
+with native_logs_hidden():
+    os.write(2, b"\rfiles:   0%| 0/9")
+    os.write(2, DT_BOOL + b"\n")
+    os.write(2, b"\rfiles:  11%| 1/9" + DT_BOOL + b"\n")
+    os.write(2, b"\rfiles: 100%| 9/9\n")
+""")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b"\rfiles:   0%| 0/9\rfiles:  11%| 1/9\rfiles: 100%| 9/9\n"
