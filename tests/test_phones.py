@@ -146,3 +146,18 @@ def test_fine_tuning_a_character_model_with_phone_labels_names_the_unit(phone_ru
     bundle = load_bundle(phone_run[1] / "model")
     differ = differing_keys(bundle, bundle.model_settings, bundle.features, Vocabulary.from_characters(" ab"))
     assert differ == ["labels.unit ('char' here, 'phone' there)"]
+
+
+def test_asr_transcribe_turns_a_phone_models_output_into_words_of_the_given_text(phone_run, tmp_path, capsys):
+    from asr.app import cli
+
+    cfg, out = phone_run
+    test = pd.read_csv(Path(cfg.paths.prepared) / "test.csv", dtype=str, keep_default_na=False)
+    words = tmp_path / "words.txt"
+    words.write_text("the cat sat\nhello world\n")
+    wav = Path(cfg.paths.prepared) / test["path"][0]
+    status = cli.main(["transcribe", str(wav), "--model", str(out / "model"), "--decode", "lm",
+                       "--lm-text", str(words)])
+    assert status == 0
+    transcript = capsys.readouterr().out.rstrip("\n").split("\t")[1]
+    assert transcript and set(transcript.split()) <= {"the", "cat", "sat", "hello", "world"}  # words, not phones
