@@ -53,7 +53,7 @@ def run(cfg) -> None:
     with atomic_dir(out_dir) as tmp:
         for split in SPLITS:
             labels, split_dropped, split_oov = label_split(manifests[split], num_frames, vocab, cfg.labels.oov,
-                                                           characters, pronouncer and pronouncer.spell_text)
+                                                           characters, pronouncer.spell_text if pronouncer else None)
             labels.to_csv(tmp / f"{split}.csv", index=False)
             dropped += split_dropped
             oov += split_oov

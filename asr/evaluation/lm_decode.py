@@ -31,18 +31,21 @@ def load_word_decoder(lm_dir, vocab: Vocabulary, settings: LexiconBeamSettings) 
     return LexiconBeamDecoder(vocab, None, lexicon, settings)
 
 
-def with_lexicon_words(rows, decoder: LexiconBeamDecoder):
-    """Replace each row's hypothesis (a phone model's phone codes) by the lexicon's words for its log_probs."""
+def searched(rows, decoder: LexiconBeamDecoder, text_column: str, seconds_column: str):
+    """Set each prediction row's `text_column` to the decoder's text for its log_probs and `seconds_column` to the
+    forward share plus that search, one row at a time as the rows stream past (no split's log-probabilities are
+    ever held together)."""
     for row in rows:
         start = time.perf_counter()
-        words = decoder.decode(row["log_probs"])
-        yield dict(row, hypothesis=words, seconds=row["seconds"] + time.perf_counter() - start)
+        text = decoder.decode(row["log_probs"])
+        yield dict(row, **{text_column: text, seconds_column: row["seconds"] + time.perf_counter() - start})
 
 
 def with_lm_hypotheses(rows, decoder: LexiconBeamDecoder):
-    """Add hypothesis_lm and seconds_lm (the forward share plus the LM search) to each prediction row from its
-    log_probs, one row at a time as the rows stream past (no split's log-probabilities are ever held together)."""
-    for row in rows:
-        start = time.perf_counter()
-        hypothesis = decoder.decode(row["log_probs"])
-        yield dict(row, hypothesis_lm=hypothesis, seconds_lm=row["seconds"] + time.perf_counter() - start)
+    """Add hypothesis_lm and seconds_lm (the forward share plus the LM search) to each prediction row."""
+    return searched(rows, decoder, "hypothesis_lm", "seconds_lm")
+
+
+def with_lexicon_words(rows, decoder: LexiconBeamDecoder):
+    """Replace each row's hypothesis (a phone model's phone codes) by the lexicon's words; seconds gains the search."""
+    return searched(rows, decoder, "hypothesis", "seconds")

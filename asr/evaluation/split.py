@@ -43,11 +43,11 @@ def decode_split(bundle: Bundle, forward, features_dir, labels_dir, split: str, 
     rows = predict_dataset(forward, dataset, bundle.vocab, bundle.model_settings.subsample, strategy, beam_width,
                            set(labels["id"]) if lm_decoder or word_decoder else shown)  # the searches read them all
     columns = ["id", "hypothesis", "loss", "seconds", "log_probs"]
-    if word_decoder is not None:
-        rows = with_lexicon_words(rows, word_decoder)
     if lm_decoder is not None:
         rows = with_lm_hypotheses(rows, lm_decoder)
         columns += ["hypothesis_lm", "seconds_lm"]
+    if word_decoder is not None:  # after the LM search, so seconds_lm holds the forward share and that search only
+        rows = with_lexicon_words(rows, word_decoder)
     rows = [dict(row, log_probs=row["log_probs"] if row["id"] in shown else None) for row in rows]
     described = [c for c in DESCRIPTIVE_COLUMNS if c in labels.columns]
     predictions = labels[described].rename(columns={"text": "reference"})

@@ -53,7 +53,7 @@ class TrainSettings:
     batch_frames: int | None = None  # batches of about this many padded frames (None: batch_size utterances)
     warmup_steps: int = 0  # the learning rate rises linearly over the first updates (large batches start steadier)
 
-    # train.* keys the stage reads itself: where the weights start (asr.model.initial) and the tracked test sets
+    # train.* keys the stage reads itself: where the weights start (asr.bundle.load_initial_bundle) and the tracked test sets
     STAGE_KEYS = ("init", "track")
 
     @classmethod
