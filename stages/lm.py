@@ -36,6 +36,18 @@ def extra_text(cfg) -> list[str]:
     return sentences
 
 
+def held_out_text(cfg) -> list[str]:
+    """The dev and test sentences of lm.held_out_labels: another corpus's splits that this LM's model is scored on."""
+    sentences = []
+    for labels in cfg.lm.get("held_out_labels") or []:
+        for split in ("dev", "test"):
+            path = Path(labels) / f"{split}.csv"
+            if not path.is_file():
+                raise UserError(f"lm.held_out_labels: {path} is missing (run that corpus's labels stage first)")
+            sentences += read_text_table(path)["text"].tolist()
+    return sentences
+
+
 def run(cfg) -> None:
     job_dir = sweep_job_dir()
     if job_dir is not None:  # a Hydra multirun job writes into its own directory, not the workspace
@@ -45,7 +57,7 @@ def run(cfg) -> None:
     labels = Path(cfg.paths.labels)
     texts = {split: read_text_table(labels / f"{split}.csv")["text"].tolist()
              for split in ("train", "dev", "test")}
-    sentences = lm_sentences(texts["train"], extra_text(cfg), texts["dev"] + texts["test"])
+    sentences = lm_sentences(texts["train"], extra_text(cfg), texts["dev"] + texts["test"] + held_out_text(cfg))
     out_dir = Path(cfg.paths.lm)
     with atomic_dir(out_dir) as tmp:
         (tmp / "text.txt").write_text("".join(f"{s}\n" for s in sentences), encoding="utf-8")

@@ -42,9 +42,9 @@ def train(cfg) -> dict:
     features = FeatureSettings.load(features_dir / "settings.json")
     normaliser = Normaliser.load(features_dir / "cmvn.json")
     vocab = Vocabulary.load(labels_dir / "vocab.json")
-    if tracked and vocab.unit == "phone":  # its greedy output is phones, which no word reference can score
-        raise UserError("train.track scores greedy characters against words; a phone model (labels.unit=phone) "
-                        "is scored in words by the evaluate stage: set train.track to []")
+    if vocab.unit == "phone" and (unspelled := [t.name for t in tracked if t.lm is None]):
+        raise UserError(f"train.track: {', '.join(unspelled)}: a phone model (labels.unit=phone) is scored in words, "
+                        "through a lexicon: give each tracked set `lm`, an `lm` stage's directory")
     initial = load_initial_bundle(cfg.train.init, cfg.paths.base, model_settings, features, vocab)
     if initial is not None:
         normaliser = initial.normaliser  # the input scale the given weights were trained on

@@ -53,4 +53,7 @@ def test_the_base_preset_holds_piper_out_and_trains_kokoro_with_the_others():
     assert split_sizes(base) == {"train": 15120, "dev": 320, "test": 560}
     cfg = compose(BASE)
     assert cfg.paths.prepared.startswith("data/base/") and cfg.paths.model.startswith("data/base/")
-    assert [tracked.labels for tracked in cfg.train.track] == ["data/labels"]  # the default test split
+    # the default test split, in phones as the base model is trained (labels.unit=phone)
+    assert cfg.labels.unit == "phone"
+    assert [tracked.labels for tracked in cfg.train.track] == ["data/base/default_labels"]
+    assert list(cfg.lm.held_out_labels) == ["data/labels"]  # its sentences stay out of the base LM

@@ -40,3 +40,26 @@ def test_no_dev_or_test_sentence_reaches_the_lm_text(tiny_data, tmp_path):
     assert "cat" in lexicon and lexicon["cat"] == ["c", "a", "t", "|"]
     vocab = Vocabulary.load(labels / "vocab.json")
     LexiconBeamDecoder(vocab, tmp_path / "lm" / "words.arpa", tmp_path / "lm" / "lexicon.txt")  # loads
+
+
+def test_held_out_labels_keep_another_corpus_dev_and_test_sentences_out(tiny_data, tmp_path):
+    from stages import lm
+
+    cfg, root = tiny_data
+    cfg = cfg.copy()
+    other = tmp_path / "other_labels"  # another corpus's labels: the base preset's default test split
+    other.mkdir()
+    for split, text in (("dev", "a dog ran far"), ("test", "the cat sat on the mat")):
+        pd.DataFrame({"id": [f"{split}1"], "text": [text]}).to_csv(other / f"{split}.csv", index=False)
+    extra = tmp_path / "extra.txt"
+    extra.write_text("the cat sat on the mat\na dog ran far\nbirds sing at dawn\n")
+    cfg.lm.text, cfg.lm.wordnet, cfg.paths.lm = str(extra), False, str(tmp_path / "lm")
+    cfg.lm.held_out_labels = [str(other)]
+    run_stage(lm, cfg)
+    text = (tmp_path / "lm" / "text.txt").read_text().splitlines()
+    assert "birds sing at dawn" in text
+    assert "the cat sat on the mat" not in text and "a dog ran far" not in text
+
+    cfg.lm.held_out_labels = [str(tmp_path / "nowhere")]
+    with pytest.raises(UserError, match="nowhere/dev.csv is missing"):
+        run_stage(lm, cfg)

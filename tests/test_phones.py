@@ -163,12 +163,24 @@ def test_asr_transcribe_turns_a_phone_models_output_into_words_of_the_given_text
     assert transcript and set(transcript.split()) <= {"the", "cat", "sat", "hello", "world"}  # words, not phones
 
 
-def test_a_phone_model_cannot_track_greedy_cer_against_words(phone_run, tmp_path):
+def test_a_phone_models_tracked_sets_are_scored_in_words_as_evaluate_scores_it(phone_run, tmp_path):
+    from asr.evaluation.report import DecodeSettings, evaluate_bundle
     from stages import train
 
-    cfg, _out = phone_run
+    cfg, out = phone_run
     cfg = cfg.copy()
-    cfg.paths.checkpoint = str(tmp_path / "checkpoint")
-    cfg.train.track = [dict(name="t", features=cfg.paths.features, labels=cfg.paths.labels, split="test")]
-    with pytest.raises(UserError, match="train.track scores greedy characters.*labels.unit=phone"):
+    for key in ("model", "checkpoint", "live"):
+        cfg.paths[key] = str(tmp_path / key)
+    cfg.train.epochs, cfg.train.keep = 1, "last"
+    tracked = dict(name="t", features=cfg.paths.features, labels=cfg.paths.labels, split="test")
+    cfg.train.track = [tracked]
+    with pytest.raises(UserError, match="train.track: t: a phone model .* give each tracked set `lm`"):
         run_stage(train, cfg)
+    cfg.train.track = [dict(tracked, lm=cfg.paths.lm)]
+    run_stage(train, cfg)
+    logged = json.loads((tmp_path / "live" / "metrics.json").read_text())["t"]
+    metrics = evaluate_bundle(cfg.paths.model, cfg.paths.features, cfg.paths.labels, tmp_path / "eval",
+                              DecodeSettings(num_posteriorgrams=0), None, cfg.paths.lm)
+    # the lexicon's words (no LM), not phone codes: the evaluate stage's plain CER and WER of the same weights
+    assert logged["cer"] == pytest.approx(metrics["test_cer"], abs=1e-5)
+    assert logged["wer"] == pytest.approx(metrics["test_wer"], abs=1e-5)
