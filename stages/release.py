@@ -5,7 +5,9 @@
 models/base holds the bundle (what `asr transcribe` loads), provenance.json (written here: params, commit,
 input hashes, corpus, hardware, training), metrics.json (per test set and engine), curve.csv and curve.png (CER against
 training hours), examples.csv (transcripts beside their references) and samples/ (held-out-engine test
-files to try it on).
+files to try it on). With release.lm, also lm/: paths.lm's word LM and lexicon, with which `asr transcribe`
+decodes it by default (a phone model needs them: its lexicon turns phones into words), and every metric is
+measured both ways (the lexicon or greedy alone, and with the LM).
 """
 
 import shutil
@@ -14,6 +16,8 @@ from pathlib import Path
 from stages.entry import stage_main
 
 BUNDLE_FILES = ("model.keras", "vocab.json", "features.json", "cmvn.json", "model.json", "training.json")
+METRIC_KEYS = ("test_cer", "test_wer", "num_utterances", "heldout_cer", "heldout_wer", "test_by_engine")
+LM_METRIC_KEYS = ("test_cer_lm", "test_wer_lm", "heldout_cer_lm", "heldout_wer_lm")
 EXAMPLES_PER_SET = 6
 
 
@@ -25,6 +29,7 @@ def release(cfg) -> dict:
     from asr.csvio import read_text_table, spreadsheet_safe
     from asr.errors import UserError
     from asr.evaluation.plots import save_learning_curve
+    from asr.evaluation.lm_decode import LEXICON, SHIPPED_WORD_LM, WORD_LM
     from asr.evaluation.report import DecodeSettings, evaluate_bundle
     from asr.evaluation.track import tracked_sets
     from asr.model.checkpoint import read_state
@@ -35,20 +40,25 @@ def release(cfg) -> dict:
     state = read_state(cfg.paths.checkpoint)
     if state is None or not (bundle_dir / "model.keras").is_file():
         raise UserError(f"{bundle_dir}: no trained run to release (run stages.train with the same config first)")
+    lm_dir = released_lm(cfg, bundle_dir)
+    # what `asr transcribe` gives by default: with the shipped LM where there is one
+    default_decoding = "hypothesis_lm" if lm_dir else "hypothesis"
     test_sets = tracked_sets(cfg.release.test_sets)
-    settings = DecodeSettings(strategy="greedy", beam_width=1, num_posteriorgrams=0)
+    settings = DecodeSettings(**dict(cfg.decode, strategy="greedy", beam_width=1, num_posteriorgrams=0))
     metrics, examples, predictions = {}, [], {}
     for test_set in test_sets:
         eval_dir = Path(cfg.paths.eval) / test_set.name
-        result = evaluate_bundle(bundle_dir, test_set.features, test_set.labels, eval_dir, settings, heldout)
-        metrics[test_set.name] = {key: result[key] for key in ("test_cer", "test_wer", "num_utterances",
-                                                              "heldout_cer", "heldout_wer", "test_by_engine")}
+        result = evaluate_bundle(bundle_dir, test_set.features, test_set.labels, eval_dir, settings, heldout, lm_dir)
+        metrics[test_set.name] = {key: result[key] for key in METRIC_KEYS + (LM_METRIC_KEYS if lm_dir else ())}
         metrics[test_set.name]["data"] = dict(features=test_set.features, labels=test_set.labels, split=test_set.split)
         predictions[test_set.name] = read_text_table(eval_dir / "predictions.csv")
         picked = predictions[test_set.name].groupby("engine").head(1).head(EXAMPLES_PER_SET)
-        examples.append(picked[["id", "engine", "reference", "hypothesis", "cer"]].assign(test_set=test_set.name))
+        shown = ["id", "engine", "reference", "hypothesis", "cer"] + (["hypothesis_lm", "cer_lm"] if lm_dir else [])
+        examples.append(picked[shown].assign(test_set=test_set.name))
+        with_lm = (f"; with the LM CER {result['test_cer_lm']:.4f}, WER {result['test_wer_lm']:.4f}, "
+                   f"{heldout} CER {result['heldout_cer_lm']}") if lm_dir else ""
         print(f"release: {test_set.name}: CER {result['test_cer']:.4f}, WER {result['test_wer']:.4f}; "
-              f"{heldout} (held out) CER {result['heldout_cer']}")
+              f"{heldout} (held out) CER {result['heldout_cer']}{with_lm}")
 
     columns, legend = {"dev_cer": "dev/cer"}, {"dev_cer": "dev (this run's)"}
     for tracked in tracked_sets(cfg.train.track):
@@ -72,12 +82,17 @@ def release(cfg) -> dict:
         # --output: the predictions' default place, beside the manifest, is inside a DVC output
         reproduce=dict(command=f"asr evaluate {Path(samples_from.prepared) / 'test.csv'} --model {cfg.release.dir} "
                                f"--output outputs/{Path(cfg.release.dir).name}.predictions.csv",
-                       test_set=samples_from.test_set, test_cer=metrics[samples_from.test_set]["test_cer"]),
+                       test_set=samples_from.test_set, decoding="with the LM" if lm_dir else "greedy",
+                       test_cer=metrics[samples_from.test_set]["test_cer_lm" if lm_dir else "test_cer"]),
     )
-    samples = _samples(samples_from, predictions)
+    samples = _samples(samples_from, predictions, default_decoding)
     with atomic_dir(cfg.release.dir) as out:
         for name in BUNDLE_FILES:
             shutil.copy2(bundle_dir / name, out / name)
+        if lm_dir:  # the ARPA gzipped (KenLM reads it so): 12.5 -> 3.7 MB for the base LM
+            (out / "lm").mkdir()
+            gzip_file(lm_dir / WORD_LM, out / "lm" / SHIPPED_WORD_LM)
+            shutil.copy2(lm_dir / LEXICON, out / "lm" / LEXICON)
         write_json(out / "provenance.json", provenance)
         write_json(out / "metrics.json", metrics)
         write_csv(out / "curve.csv", curve)
@@ -93,8 +108,34 @@ def release(cfg) -> dict:
     return metrics
 
 
-def _samples(samples, predictions: dict) -> list[dict]:
-    """The shortest few held-out-engine utterances of one released test set, with what the model made of them."""
+def gzip_file(source: Path, target: Path) -> None:
+    """`source` gzipped into `target`, with no time stamp in the header: the same LM gives the same bytes."""
+    import gzip
+
+    with open(source, "rb") as raw, open(target, "wb") as out, gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as packed:
+        shutil.copyfileobj(raw, packed, 1 << 20)
+
+
+def released_lm(cfg, bundle_dir: Path) -> Path | None:
+    """paths.lm where release.lm ships it (its files checked), else None; a phone model cannot go without it."""
+    from asr.errors import UserError
+    from asr.evaluation.lm_decode import LEXICON, WORD_LM
+    from asr.text.vocab import Vocabulary
+
+    if not cfg.release.get("lm"):
+        if Vocabulary.load(bundle_dir / "vocab.json").unit == "phone":
+            raise UserError("release.lm: false, but this model predicts phones (labels.unit=phone): it needs its "
+                            "lexicon and LM to give words; set release.lm: true")
+        return None
+    lm_dir = Path(cfg.paths.lm)
+    if missing := [name for name in (WORD_LM, LEXICON) if not (lm_dir / name).is_file()]:
+        raise UserError(f"release.lm: {lm_dir} lacks {', '.join(missing)} (run stages.lm with the same config)")
+    return lm_dir
+
+
+def _samples(samples, predictions: dict, decoding: str) -> list[dict]:
+    """The shortest few held-out-engine utterances of one released test set, with what the model made of them
+    (`decoding`: the predictions' column that `asr transcribe` gives by default)."""
     from asr.csvio import read_text_table
 
     prepared = Path(samples.prepared)
@@ -102,7 +143,8 @@ def _samples(samples, predictions: dict) -> list[dict]:
     chosen = manifest[manifest.engine == samples.engine].sort_values(["duration", "id"]).head(samples.count)
     decoded = predictions[samples.test_set].set_index("id")
     return [dict(path=Path(row.path).name, text=row.text, engine=row.engine, speaker=row.speaker,
-                 hypothesis=decoded.loc[row.id, "hypothesis"], cer=decoded.loc[row.id, "cer"],
+                 hypothesis=decoded.loc[row.id, decoding],
+                 cer=decoded.loc[row.id, "cer_lm" if decoding == "hypothesis_lm" else "cer"],
                  source=prepared / row.path) for row in chosen.itertuples()]
 
 

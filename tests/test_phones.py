@@ -91,7 +91,9 @@ def test_the_lexicon_search_turns_a_phone_path_into_words(tmp_path):
     path = [s for ch in "hʌlo wɝld" for s in (vocab.encode(ch)[0], 0)]
     log_probs = np.full((len(path), vocab.size), -20.0, np.float32)
     log_probs[np.arange(len(path)), path] = 0.0
-    assert LexiconBeamDecoder(vocab, None, tmp_path / "lexicon.txt").decode(log_probs) == "hello world"
+    decoder = LexiconBeamDecoder(vocab, None, tmp_path / "lexicon.txt")
+    assert decoder.decode(log_probs) == "hello world"
+    assert decoder.spelling("hello world") == "hʌlo wɝld"  # the label its word times are aligned to
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +138,46 @@ def test_a_phone_model_transcribes_through_the_lexicon_only(phone_run):
     bundle = load_bundle(phone_run[1] / "model")
     with pytest.raises(UserError, match="predicts phones.*--decode lm"):
         Transcriber(bundle, "greedy", timings=False)
-    with pytest.raises(UserError, match="timings .* need a character model"):
-        Transcriber(bundle, "lm", timings=True, lm_decoder=object())
+
+
+@pytest.fixture(scope="module")
+def shipped(phone_run, tmp_path_factory):
+    """The phone run's bundle with its LM inside it, in lm/, as stages.release ships models/base."""
+    import shutil
+
+    _cfg, out = phone_run
+    model = tmp_path_factory.mktemp("shipped") / "model"
+    shutil.copytree(out / "model", model)
+    shutil.copytree(out / "lm", model / "lm", ignore=lambda _d, names: [n for n in names if n not in
+                                                                           ("words.arpa", "lexicon.txt")])
+    return model
+
+
+def test_a_model_that_ships_its_lm_is_decoded_with_it_by_default(phone_run, shipped, capsys):
+    from asr.app import cli
+
+    cfg, out = phone_run
+    wavs = sorted(str(p) for p in Path(cfg.paths.prepared).rglob("*.wav"))[:3]
+    assert cli.main(["transcribe", *wavs, "--model", str(shipped)]) == 0  # no --decode: a phone model's words
+    by_default = capsys.readouterr().out
+    assert cli.main(["transcribe", *wavs, "--model", str(out / "model"), "--decode", "lm",
+                     "--lm-dir", str(out / "lm")]) == 0
+    assert by_default.replace(str(shipped), "M") == capsys.readouterr().out.replace(str(out / "model"), "M")
+    lexicon = read_lexicon(out / "lm" / "lexicon.txt")
+    assert {w for line in by_default.splitlines() for w in line.split("\t")[1].split()} <= set(lexicon)
+
+
+def test_a_phone_models_words_get_the_times_of_their_phones(phone_run, shipped, capsys):
+    from asr.app import cli
+
+    cfg, _out = phone_run
+    wav = sorted(Path(cfg.paths.prepared).rglob("*.wav"))[0]
+    assert cli.main(["transcribe", str(wav), "--model", str(shipped), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert [w["word"] for w in record["words"]] == record["text"].split() and record["chars"] == []
+    times = [t for w in record["words"] for t in (w["start"], w["end"])]
+    assert times == sorted(times) and all(w["start"] < w["end"] for w in record["words"])
+    assert times[-1] <= record["duration"] + 0.1
 
 
 def test_fine_tuning_a_character_model_with_phone_labels_names_the_unit(phone_run, tmp_path):
@@ -184,3 +224,44 @@ def test_a_phone_models_tracked_sets_are_scored_in_words_as_evaluate_scores_it(p
     # the lexicon's words (no LM), not phone codes: the evaluate stage's plain CER and WER of the same weights
     assert logged["cer"] == pytest.approx(metrics["test_cer"], abs=1e-5)
     assert logged["wer"] == pytest.approx(metrics["test_wer"], abs=1e-5)
+
+
+def test_a_released_phone_model_ships_its_lm_and_is_measured_with_it(phone_run, tmp_path, capsys):
+    import gzip
+
+    from omegaconf import OmegaConf
+
+    from asr.app import cli
+    from stages import release
+
+    cfg, _out = phone_run
+    cfg = cfg.copy()
+    cfg.paths.eval = str(tmp_path / "eval")
+    tiny_test = dict(name="tiny_test", features=cfg.paths.features, labels=cfg.paths.labels, split="test")
+    cfg.release = OmegaConf.create(dict(dir=str(tmp_path / "base"), lm=False, test_sets=[tiny_test], samples=dict(
+        test_set="tiny_test", prepared=cfg.paths.prepared, engine="hibari", count=2)))
+    with pytest.raises(UserError, match="release.lm: false, but this model predicts phones"):
+        release.release(cfg)
+    cfg.release.lm = True
+    metrics = release.release(cfg)["tiny_test"]
+    base = tmp_path / "base"
+    assert sorted(p.name for p in (base / "lm").iterdir()) == ["lexicon.txt", "words.arpa.gz"]
+    shipped_arpa = gzip.decompress((base / "lm" / "words.arpa.gz").read_bytes())
+    assert shipped_arpa == (Path(cfg.paths.lm) / "words.arpa").read_bytes()
+    predictions = pd.read_csv(tmp_path / "eval" / "tiny_test" / "predictions.csv", dtype=str, keep_default_na=False)
+    from asr.metrics import character_error_rate
+
+    assert metrics["test_cer_lm"] == pytest.approx(
+        character_error_rate(predictions.reference, predictions.hypothesis_lm), abs=1e-5)
+    provenance = json.loads((base / "provenance.json").read_text())
+    assert provenance["reproduce"]["decoding"] == "with the LM"
+    assert provenance["reproduce"]["test_cer"] == metrics["test_cer_lm"]
+    # asr evaluate decodes it with the LM it ships, by default: the samples' recorded words come back
+    samples = pd.read_csv(base / "samples" / "samples.csv", dtype=str, keep_default_na=False)
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(base / "samples" / "samples.csv"), "--model", str(base),
+                     "--output", str(tmp_path / "p.csv")]) == 0
+    again = pd.read_csv(tmp_path / "p.csv", dtype=str, keep_default_na=False)
+    assert list(again["hypothesis"]) == list(samples["hypothesis"])
+    by_id = predictions.set_index("id")["hypothesis_lm"]
+    assert set(samples["hypothesis"]) <= set(by_id)

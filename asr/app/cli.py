@@ -12,6 +12,7 @@ DEFAULT_MODEL = "models/bundle"  # paths.model in conf/config.yaml: where `dvc r
 # paths.base: the released base model, in the repository (models/base/provenance.json says how it was made)
 BASE_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.pardir, "models", "base")
 LM_BESIDE_BUNDLE = "lm"  # paths.lm is models/lm: the `lm` stage writes the LM beside models/bundle
+LM_IN_BUNDLE = "lm"  # a released model's own LM (stages.release with release.lm): models/base/lm
 
 # Exit statuses: 1 (some inputs failed, each named on stderr) comes from the commands themselves.
 USAGE_ERROR = 2  # argparse's own status; also a missing model, manifest or language model
@@ -32,12 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"model bundle directory (default: {DEFAULT_MODEL}, the one `dvc repro` trains; without "
                               f"it, the released base model models/base), or an `asr export` directory or its "
                               "model.onnx: runs on onnxruntime without loading TensorFlow")
-        sub.add_argument("--decode", choices=("greedy", "beam", "lm"), default="greedy",
-                         help="CTC decoding: greedy, beam, or lm (lexicon beam search with a word n-gram LM)")
+        sub.add_argument("--decode", choices=("greedy", "beam", "lm"), default=None,
+                         help="CTC decoding: greedy, beam, or lm (lexicon beam search with a word n-gram LM) "
+                              f"(default: lm for a model that ships its LM in {LM_IN_BUNDLE}/, as models/base does, "
+                              "else greedy)")
         sub.add_argument("--beam-width", type=whole_number(1), default=16, help="beams for --decode beam (default: 16)")
         sub.add_argument("--lm-dir", default=None,
                          help="for --decode lm: the `lm` stage's output, words.arpa + lexicon.txt "
-                              f"(default: {LM_BESIDE_BUNDLE}/ beside the --model directory, as `dvc repro` writes it)")
+                              f"(default: the model's own {LM_IN_BUNDLE}/, else {LM_BESIDE_BUNDLE}/ beside the --model "
+                              "directory, as `dvc repro` writes it)")
         sub.add_argument("--lm", metavar="FILE.arpa", help="for --decode lm: your own word ARPA LM (with --lexicon)")
         sub.add_argument("--lexicon", metavar="FILE", help="for --decode lm: your own lexicon (word<TAB>w o r d |)")
         sub.add_argument("--lm-text", metavar="FILE",

@@ -14,7 +14,7 @@ from asr.errors import AudioError, TextError, UserError
 from asr.export.onnx_runtime import is_exported_model, load_exported
 from asr.metrics import character_error_rate, utterance_cer, word_error_rate
 from asr.text.normalise import apply_vocabulary, normalise_text
-from asr.app.lm_options import lm_decoder
+from asr.app.lm_options import default_decoding, lm_decoder
 from asr.app.formats import FORMATS
 from asr.app.inputs import gather_inputs
 from asr.app.outputs import check_output_directory, output_paths, write_output
@@ -24,6 +24,7 @@ from asr.app.transcribe import Transcriber
 def _transcriber(args, raw_rate=None, timings=False) -> Transcriber:
     # --beam-width, --chunk-seconds, --batch-size and the LM numbers were checked by argparse (numeric_args)
     bundle = load_model(args.model)
+    args.decode = default_decoding(args)
     return Transcriber(bundle, args.decode, args.beam_width, args.chunk_seconds, raw_rate,
                        batch_size=args.batch_size, timings=timings, lm_decoder=lm_decoder(args, bundle.vocab))
 

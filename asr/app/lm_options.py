@@ -4,9 +4,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from asr.app.cli import LM_BESIDE_BUNDLE, LM_IN_BUNDLE
 from asr.decoding.lexicon_beam import LexiconBeamDecoder, LexiconBeamSettings
 from asr.errors import UserError
-from asr.evaluation.lm_decode import load_lm_decoder
+from asr.evaluation.lm_decode import LEXICON, load_lm_decoder, word_lm
 from asr.lm.corpus_text import lm_sentences
 from asr.lm.lexicon import write_lexicon
 from asr.lm.ngram import estimate_arpa
@@ -31,8 +32,26 @@ def lm_decoder(args, vocab: Vocabulary) -> LexiconBeamDecoder | None:
             if not Path(path).is_file():
                 raise UserError(f"{path}: no such file")
         return LexiconBeamDecoder(vocab, args.lm, args.lexicon, settings)
-    lm_dir = args.lm_dir if args.lm_dir is not None else Path(args.model).parent / "lm"  # models/lm
+    lm_dir = args.lm_dir if args.lm_dir is not None else default_lm_dir(args.model)
     return load_lm_decoder(lm_dir, vocab, settings, lexicon_free=False)
+
+
+def shipped_lm_dir(model) -> Path | None:
+    """The model's own LM directory (a release's lm/, stages.release with release.lm), if it has one."""
+    own = Path(model) / LM_IN_BUNDLE
+    return own if word_lm(own).is_file() and (own / LEXICON).is_file() else None
+
+
+def default_lm_dir(model) -> Path:
+    """The model's own LM, else the `lm` stage's output beside the bundle (models/lm beside models/bundle)."""
+    return shipped_lm_dir(model) or Path(model).parent / LM_BESIDE_BUNDLE
+
+
+def default_decoding(args) -> str:
+    """--decode as given, else lm for a model that ships its LM (a released model: it is measured so), else greedy."""
+    if args.decode is not None:
+        return args.decode
+    return "lm" if shipped_lm_dir(args.model) is not None else "greedy"
 
 
 def text_lm_decoder(path: Path, vocab: Vocabulary, settings: LexiconBeamSettings) -> LexiconBeamDecoder:

@@ -76,9 +76,6 @@ class Transcriber:
         if bundle.vocab.unit == "phone" and strategy != "lm":
             raise UserError("this model predicts phones (labels.unit=phone): transcribe with --decode lm, "
                             "whose lexicon turns its phones into words")
-        if bundle.vocab.unit == "phone" and timings:
-            raise UserError("word and character timings (srt, vtt, json) need a character model; this one predicts "
-                            "phones: use the text or tsv format")
         self.bundle, self.strategy, self.beam_width, self.lm_decoder = bundle, strategy, beam_width, lm_decoder
         self.chunk_seconds, self.raw_rate = chunk_seconds, raw_rate
         self.batch_size, self.timings = max(1, batch_size), timings
@@ -180,16 +177,20 @@ class Transcriber:
         steps = stacked_steps(frames, self.subsample)
         if self.lm_decoder is not None:  # (steps, classes) per piece through the lexicon beam search
             texts = [self.lm_decoder.decode(log_probs[k, : steps[k]]) for k in range(len(batch))]
-            labels = [self.bundle.vocab.encode(text) for text in texts] if self.timings else None
+            # what the network's symbols say for those words: the text itself, or a phone model's phone spelling
+            spelled = [self.lm_decoder.spelling(text) for text in texts]
+            labels = [self.bundle.vocab.encode(symbols) for symbols in spelled] if self.timings else None
         else:
             labels = self._decode(log_probs, steps, self.strategy, self.beam_width)
-            texts = [self.bundle.vocab.decode(label) for label in labels]
+            texts = spelled = [self.bundle.vocab.decode(label) for label in labels]
         for k, piece in enumerate(batch):
             text = texts[k]
             chars, words = [], []
             if self.timings:
                 spans = ctc_align(log_probs[k, : steps[k]], labels[k])
-                chars, words = word_timings(text, spans, self.step_seconds, piece.offset)
+                chars, words = word_timings(spelled[k], spans, self.step_seconds, piece.offset)
+                if self.bundle.vocab.unit == "phone":  # each word's times are its phones'; no letter has a time
+                    chars, words = [], [dict(w, word=word) for w, word in zip(words, text.split())]
             piece.file.parts.append((text, chars, words))
             piece.file.pending -= 1
         elapsed = time.perf_counter() - started

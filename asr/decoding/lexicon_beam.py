@@ -99,6 +99,7 @@ class LexiconBeamDecoder:
         lexicon = read_lexicon(lexicon_path)
         if not lexicon:
             raise UserError(f"{lexicon_path}: the lexicon has no words")
+        self._lexicon = lexicon
         self._words = Dictionary()
         for word in lexicon:
             self._words.add_entry(word)
@@ -152,6 +153,13 @@ class LexiconBeamDecoder:
             tokens = [token for token, _run in groupby(best.tokens) if token not in (-1, BLANK_INDEX)]
             return " ".join(self.vocabulary.decode(tokens).split())
         return " ".join(self._words.get_entry(w) for w in best.words if w >= 0)
+
+    def spelling(self, text: str) -> str:
+        """`text` (this decoder's words) in the vocabulary's symbols, as the lexicon spells each word, ' ' between
+        words: the label a word output aligns to (a phone model's phones)."""
+        if self.lexicon_free:
+            return text
+        return " ".join("".join(t for t in self._lexicon[word] if t != WORD_SEPARATOR) for word in text.split())
 
     def decode_batch(self, log_probs: np.ndarray, lengths) -> list[str]:
         """Decode (batch, steps, classes) log-probs; steps past each true length are ignored."""

@@ -8,17 +8,25 @@ from asr.errors import UserError
 from asr.text.vocab import Vocabulary
 
 WORD_LM, CHARACTER_LM, LEXICON = "words.arpa", "chars.arpa", "lexicon.txt"  # the `lm` stage's outputs
+SHIPPED_WORD_LM = "words.arpa.gz"  # a release's copy of words.arpa (KenLM reads it gzipped: a third of the size)
+
+
+def word_lm(lm_dir) -> Path:
+    """lm_dir's word ARPA: words.arpa, or a release's words.arpa.gz where that is what it holds."""
+    lm_dir = Path(lm_dir)
+    return lm_dir / SHIPPED_WORD_LM if not (lm_dir / WORD_LM).is_file() and (lm_dir / SHIPPED_WORD_LM).is_file() \
+        else lm_dir / WORD_LM
 
 
 def load_lm_decoder(lm_dir, vocab: Vocabulary, settings: LexiconBeamSettings, lexicon_free: bool):
     """The LM decoder over the `lm` stage's directory: word LM + lexicon, or the character LM alone."""
     lm_dir = Path(lm_dir)
-    needed = [CHARACTER_LM] if lexicon_free else [WORD_LM, LEXICON]
+    needed = [CHARACTER_LM] if lexicon_free else [word_lm(lm_dir).name, LEXICON]
     if missing := [name for name in needed if not (lm_dir / name).is_file()]:
         raise UserError(f"{lm_dir}: no language model ({', '.join(missing)} missing; run the `lm` stage)")
     if lexicon_free:
         return LexiconBeamDecoder(vocab, lm_dir / CHARACTER_LM, None, settings)
-    return LexiconBeamDecoder(vocab, lm_dir / WORD_LM, lm_dir / LEXICON, settings)
+    return LexiconBeamDecoder(vocab, word_lm(lm_dir), lm_dir / LEXICON, settings)
 
 
 def load_word_decoder(lm_dir, vocab: Vocabulary, settings: LexiconBeamSettings) -> LexiconBeamDecoder:
