@@ -263,5 +263,8 @@ def test_a_released_phone_model_ships_its_lm_and_is_measured_with_it(phone_run, 
                      "--output", str(tmp_path / "p.csv")]) == 0
     again = pd.read_csv(tmp_path / "p.csv", dtype=str, keep_default_na=False)
     assert list(again["hypothesis"]) == list(samples["hypothesis"])
+    # scored against the words of the manifest's text, as the release scored them (not its phone symbols)
+    assert list(again["reference"]) == list(samples["text"])
+    assert [float(c) for c in again["cer"]] == pytest.approx([float(c) for c in samples["cer"]], abs=1e-5)
     by_id = predictions.set_index("id")["hypothesis_lm"]
     assert set(samples["hypothesis"]) <= set(by_id)

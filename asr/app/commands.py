@@ -141,7 +141,7 @@ def read_eval_manifest(manifest: Path, characters: str) -> tuple[pd.DataFrame, l
 def run_evaluate(args) -> int:
     transcriber = _transcriber(args)
     manifest = Path(args.manifest)
-    table, problems = read_eval_manifest(manifest, transcriber.bundle.vocab.characters)
+    table, problems = read_eval_manifest(manifest, transcriber.bundle.vocab.text_characters)
     for problem in problems:
         print(f"asr: {readable(str(manifest))}: {problem}", file=sys.stderr)
     rows, failed = [], len(problems)

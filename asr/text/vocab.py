@@ -17,6 +17,8 @@ VOCAB_VERSION = 1
 BLANK_INDEX = 0
 BLANK_TOKEN = "<blank>"
 UNITS = ("char", "phone")  # labels.unit: what the symbols are (phone: asr.text.phones' codes)
+# What a phone model's words (its lexicon's, its references') are written in: labels.characters' default.
+WORD_CHARACTERS = " abcdefghijklmnopqrstuvwxyz'"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class Vocabulary:
     @property
     def blank_index(self) -> int:
         return BLANK_INDEX
+
+    @property
+    def text_characters(self) -> str:
+        """The characters of the text this model's output is scored as: its own symbols, or a phone model's words'."""
+        return WORD_CHARACTERS if self.unit == "phone" else self.characters
 
     def encode(self, text: str) -> list[int]:
         """Text (already normalised, in-vocabulary) -> label ids in 1..N."""
