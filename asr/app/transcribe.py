@@ -177,8 +177,9 @@ class Transcriber:
         steps = stacked_steps(frames, self.subsample)
         if self.lm_decoder is not None:  # (steps, classes) per piece through the lexicon beam search
             texts = [self.lm_decoder.decode(log_probs[k, : steps[k]]) for k in range(len(batch))]
-            # what the network's symbols say for those words: the text itself, or a phone model's phone spelling
-            spelled = [self.lm_decoder.spelling(text) for text in texts]
+            # what the network's symbols say for those words (the text itself, or a phone model's phone spelling),
+            # needed only to align them for the timings
+            spelled = [self.lm_decoder.spelling(text) for text in texts] if self.timings else texts
             labels = [self.bundle.vocab.encode(symbols) for symbols in spelled] if self.timings else None
         else:
             labels = self._decode(log_probs, steps, self.strategy, self.beam_width)
